@@ -1,0 +1,173 @@
+"""The data API, shaped like cozy-stack's: /data/{doctype}/… with sessions or tokens."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from appliance import keys
+from appliance.auth.guard import identity, json_error, token_access
+from appliance.doctypes import SchemaError
+from appliance.store import (Collection, Conflict, InvalidDoctype, InvalidDocument,
+                             InvalidSelector, NotFound, StoreError)
+
+routes = web.RouteTableDef()
+MAX_FIND_LIMIT = 1000
+
+
+def _allow(request: web.Request, doctype: str, verb: str) -> None:
+    core = request.config_dict[keys.CORE]
+    if doctype in core.private_doctypes():
+        raise json_error(403, f"{doctype} is private to the box.")
+    who = identity(request)
+    if who is not None and who.token is not None and not who.token.allows(doctype, verb):
+        raise json_error(403, f"This token may not {verb} {doctype}.")
+
+
+async def _collection(request: web.Request, verb: str, *, create: bool) -> Collection:
+    doctype = request.match_info["doctype"]
+    _allow(request, doctype, verb)
+    core = request.config_dict[keys.CORE]
+    if doctype in core.collections:
+        return core.collections[doctype]
+    if not create and doctype not in core.store.doctypes():
+        raise json_error(404, f"There are no {doctype} documents.")
+    try:
+        coll = await core.store.collection(doctype)
+    except InvalidDoctype as exc:
+        raise json_error(400, str(exc)) from None
+    core.collections[doctype] = coll
+    return coll
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    limit = request.config_dict[keys.SETTINGS].max_body_kb * 1024
+    if request.content_type != "application/json":
+        raise json_error(415, "Send the document as JSON (Content-Type: application/json).")
+    if (request.content_length or 0) > limit:
+        raise json_error(413, f"The body is larger than {limit // 1024} KiB.")
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise json_error(413, f"The body is larger than {limit // 1024} KiB.")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise json_error(400, f"The body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise json_error(400, "The body must be a JSON object.")
+    return data
+
+
+def _validate(request: web.Request, doc: dict[str, Any]) -> None:
+    spec = request.config_dict[keys.CORE].doctypes.get(request.match_info["doctype"])
+    if spec is not None:
+        try:
+            spec.validate(doc)
+        except SchemaError as exc:
+            raise json_error(400, str(exc)) from None
+
+
+def _saved(doctype: str, doc: dict[str, Any], status: int = 200) -> web.Response:
+    return web.json_response({"ok": True, "id": doc["_id"], "rev": doc["_rev"],
+                              "type": doctype, "data": doc}, status=status)
+
+
+async def _write(coro: Any) -> Any:
+    try:
+        return await coro
+    except Conflict as exc:
+        raise json_error(409, str(exc) or "The document changed since you read it: "
+                                          "fetch it again and retry.") from None
+    except NotFound as exc:
+        raise json_error(404, str(exc) or "No such document.") from None
+    except InvalidDocument as exc:
+        raise json_error(400, str(exc)) from None
+    except StoreError as exc:
+        raise json_error(503, str(exc)) from None
+
+
+@routes.post("/data/{doctype}/")
+@token_access
+async def create(request: web.Request) -> web.Response:
+    """Create a document; answer it with its _id and _rev."""
+    coll = await _collection(request, "POST", create=True)
+    doc = await _body(request)
+    if "_rev" in doc:
+        raise json_error(400, "A new document has no _rev; to update, PUT it to its URL.")
+    _validate(request, doc)
+    saved = await _write(coll.create(doc))
+    return _saved(request.match_info["doctype"], saved, status=201)
+
+
+@routes.post("/data/{doctype}/_find")
+@token_access
+async def find(request: web.Request) -> web.Response:
+    """Find documents matching a selector."""
+    coll = await _collection(request, "GET", create=False)
+    query = await _body(request)
+    unknown = set(query) - {"selector", "limit", "skip", "sort"}
+    if unknown:
+        raise json_error(400, f"Unknown key '{sorted(unknown)[0]}': use selector, limit, "
+                              f"skip and sort.")
+    selector = query.get("selector", {})
+    limit, skip, sort = query.get("limit", 100), query.get("skip", 0), query.get("sort")
+    if not isinstance(selector, dict):
+        raise json_error(400, "selector must be a JSON object.")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= MAX_FIND_LIMIT:
+        raise json_error(400, f"limit must be a whole number from 1 to {MAX_FIND_LIMIT}.")
+    if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+        raise json_error(400, "skip must be a whole number ≥ 0.")
+    if sort is not None and not isinstance(sort, list):
+        raise json_error(400, 'sort must be a list, like [{"date": "desc"}].')
+    try:
+        docs = coll.find(selector, limit=limit + 1, skip=skip, sort=sort)
+    except InvalidSelector as exc:
+        raise json_error(400, str(exc)) from None
+    return web.json_response({"docs": docs[:limit], "limit": limit, "skip": skip,
+                              "next": len(docs) > limit})
+
+
+def _doc_id(request: web.Request) -> str:
+    doc_id = request.match_info["docid"]
+    if doc_id.startswith("_") or len(doc_id) > 128:
+        raise json_error(400, f"'{doc_id[:40]}' is not a document id.")
+    return doc_id
+
+
+@routes.get("/data/{doctype}/{docid}")
+@token_access
+async def read(request: web.Request) -> web.Response:
+    """Return one document."""
+    coll = await _collection(request, "GET", create=False)
+    doc = coll.get(_doc_id(request))
+    if doc is None:
+        raise json_error(404, "No such document.")
+    return web.json_response(doc)
+
+
+@routes.put("/data/{doctype}/{docid}")
+@token_access
+async def update(request: web.Request) -> web.Response:
+    """Replace a document (with its current _rev), or create it at this id."""
+    coll = await _collection(request, "PUT", create=True)
+    doc_id = _doc_id(request)
+    doc = await _body(request)
+    if doc.setdefault("_id", doc_id) != doc_id:
+        raise json_error(400, "The _id in the body differs from the one in the URL.")
+    _validate(request, doc)
+    saved = await _write(coll.put(doc))
+    return _saved(request.match_info["doctype"], saved)
+
+
+@routes.delete("/data/{doctype}/{docid}")
+@token_access
+async def delete(request: web.Request) -> web.Response:
+    """Delete a document at its current revision (?rev=…)."""
+    coll = await _collection(request, "DELETE", create=False)
+    doc_id = _doc_id(request)
+    rev = request.query.get("rev")
+    if not rev:
+        raise json_error(400, "Say which revision you delete: ?rev=CURRENT_REV.")
+    await _write(coll.delete(doc_id, rev))
+    return web.json_response({"ok": True, "id": doc_id, "type": request.match_info["doctype"]})

@@ -1,0 +1,105 @@
+"""create_app: the one place where Hearth is put together."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from appliance import api, keys
+from appliance.auth.guard import guard
+from appliance.auth.throttle import LoginThrottle
+from appliance.core import Core, open_core
+from appliance.platform import Platform
+from appliance.platform.systemd import watchdog_loop
+from appliance.services import Service, ServiceContext, discover
+from appliance.settings import Settings
+from appliance.store import Collection
+from appliance.web import pages, settings_page
+from appliance.web.i18n import Catalogs
+from appliance.web.shell import setup_templates
+
+logger = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+class _Collections(Mapping[str, Collection]):
+    """A service's own collections, reachable once the store is open."""
+
+    def __init__(self, app: web.Application, names: Sequence[str]) -> None:
+        self._app = app
+        self._names = tuple(names)
+
+    def __getitem__(self, name: str) -> Collection:
+        if name not in self._names:
+            raise KeyError(f"{name} is not one of this service's doctypes")
+        return self._app[keys.CORE].collections[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
+    core: Core = await open_core(app[keys.SETTINGS], app[keys.SERVICES])
+    app[keys.CORE] = core
+    purged = await core.sessions.purge_expired()
+    if purged:
+        logger.info("%d expired sessions removed", purged)
+    try:
+        yield
+    finally:
+        await core.close()  # commits every acknowledged write before the process ends
+
+
+async def _watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
+    task = asyncio.create_task(watchdog_loop(app[keys.PLATFORM].notifier))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _mount(app: web.Application, service: Service) -> None:
+    if service.routes is None:
+        return
+
+    async def notify(kind: str, title: str, body: str) -> object:
+        return await app[keys.CORE].notifications.add(f"{service.id}.{kind}", title, body)
+
+    ctx = ServiceContext(
+        collections=_Collections(app, [d.name for d in service.doctypes]),
+        files=app[keys.SETTINGS].files_dir / service.id,
+        notify=notify,
+        logger=logging.getLogger(f"hearth.service.{service.id}"),
+        clock=time.time,
+    )
+    app.add_subapp(service.prefix, service.routes(ctx))
+
+
+def create_app(settings: Settings, *, platform: Platform | None = None,
+               services: Sequence[Service] | None = None) -> web.Application:
+    """Return the Hearth web application, with every route registered."""
+    app = web.Application(middlewares=[guard],
+                          client_max_size=settings.max_body_kb * 1024)
+    app[keys.SETTINGS] = settings
+    app[keys.PLATFORM] = platform if platform is not None else Platform()
+    app[keys.SERVICES] = tuple(services) if services is not None else discover()
+    app[keys.THROTTLE] = LoginThrottle()
+    app[keys.CATALOGS] = Catalogs()
+    setup_templates(app, tuple(s.templates for s in app[keys.SERVICES] if s.templates))
+    app.router.add_routes(pages.routes)
+    app.router.add_routes(settings_page.routes)
+    app.router.add_routes(api.routes)
+    app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
+    for service in app[keys.SERVICES]:
+        _mount(app, service)
+    app.cleanup_ctx.append(_core_ctx)
+    app.cleanup_ctx.append(_watchdog_ctx)
+    return app

@@ -1,0 +1,173 @@
+"""The one gate every request passes: who is asking, may they, and is it really them."""
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from aiohttp import hdrs, web
+
+from appliance import keys
+from appliance.auth.sessions import Session
+from appliance.auth.tokens import Token
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "hearth_session"
+ANON_CSRF_COOKIE = "hearth_csrf"
+CSRF_FIELD = "_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+F = TypeVar("F")
+
+
+def public(handler: F) -> F:
+    """Mark a route as deliberately open to anonymous visitors."""
+    setattr(handler, "hearth_public", True)
+    return handler
+
+
+def token_access(handler: F) -> F:
+    """Mark a route as reachable with a scoped bearer token (the data API)."""
+    setattr(handler, "hearth_tokens", True)
+    return handler
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who made a request: a signed-in browser, or a token."""
+
+    session: Session | None = None
+    token: Token | None = None
+
+
+def identity(request: web.Request) -> Identity | None:
+    """Return who made the request, or None for an anonymous visitor."""
+    found: Identity | None = request.get(keys.IDENTITY)
+    return found
+
+
+def is_public(request: web.Request) -> bool:
+    """Return whether the matched route is deliberately public."""
+    info = request.match_info
+    if info.http_exception is not None:
+        return True  # 404/405 answers carry nothing to protect
+    if isinstance(info.route.resource, web.StaticResource):
+        return True
+    return bool(getattr(info.handler, "hearth_public", False))
+
+
+def csrf_token(request: web.Request) -> str:
+    """Return the CSRF token a form on this page must carry."""
+    who = identity(request)
+    if who is not None and who.session is not None:
+        return who.session.csrf
+    token = request.cookies.get(ANON_CSRF_COOKIE) or request.get(keys.NEW_ANON_CSRF)
+    if not token or len(token) > 64:
+        token = secrets.token_urlsafe(24)
+        request[keys.NEW_ANON_CSRF] = token
+    return str(token)
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str,
+                       max_age: int) -> None:
+    """Put the session token in an HttpOnly, SameSite cookie (Secure over HTTPS)."""
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age, httponly=True,
+                        samesite="Lax", secure=request.secure, path="/")
+
+
+def _wants_html(request: web.Request) -> bool:
+    return request.method in ("GET", "HEAD") and "text/html" in request.headers.get(
+        hdrs.ACCEPT, "")
+
+
+class JsonError(web.HTTPError):
+    """An HTTP error whose JSON body says what is wrong."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        self.status_code = status
+        super().__init__(text=json.dumps({"error": message, **extra}),
+                         content_type="application/json")
+
+
+def json_error(status: int, message: str, **extra: Any) -> web.HTTPException:
+    """Return an HTTP error whose JSON body says what is wrong."""
+    return JsonError(status, message, **extra)
+
+
+async def _form_csrf(request: web.Request) -> str:
+    if request.content_type != "application/x-www-form-urlencoded":
+        return ""
+    form = await request.post()  # cached: the handler reads it again for free
+    value = form.get(CSRF_FIELD, "")
+    return value if isinstance(value, str) else ""
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get(hdrs.ORIGIN)
+    if origin is None:
+        return True  # not sent by older browsers and by non-browser clients
+    return origin == f"{request.scheme}://{request.host}"
+
+
+async def _check_csrf(request: web.Request, who: Identity | None) -> None:
+    if not _same_origin(request):
+        raise json_error(403, "This request came from another site and was refused.")
+    expected = who.session.csrf if who is not None and who.session is not None \
+        else request.cookies.get(ANON_CSRF_COOKIE, "")
+    given = request.headers.get(CSRF_HEADER) or await _form_csrf(request)
+    if not expected or not given or not secrets.compare_digest(expected, given):
+        raise json_error(403, "This form has expired or did not come from this box. "
+                              "Reload the page and try again.")
+
+
+async def _who(request: web.Request) -> Identity | None:
+    core = request.config_dict[keys.CORE]
+    auth = request.headers.get(hdrs.AUTHORIZATION, "")
+    if auth.lower().startswith("bearer "):
+        token = core.tokens.verify(auth[7:].strip())
+        if token is None:
+            raise json_error(401, "This token is unknown or was revoked.")
+        return Identity(token=token)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        session = core.sessions.lookup(cookie)
+        if session is not None:
+            await core.sessions.touch(session)
+            return Identity(session=session)
+    return None
+
+
+def _refuse_anonymous(request: web.Request) -> web.HTTPException:
+    if _wants_html(request):
+        if not request.config_dict[keys.CORE].owner.onboarded:
+            return web.HTTPSeeOther("/welcome")
+        return web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe="/"))
+    return json_error(401, "Sign in first, or send a token: Authorization: Bearer …")
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse anonymous requests to private routes, tokens outside the data API, and CSRF."""
+    who = await _who(request)
+    request[keys.IDENTITY] = who
+    handler_fn = request.match_info.handler
+    if who is None and not is_public(request):
+        raise _refuse_anonymous(request)
+    if who is not None and who.token is not None:
+        if not getattr(handler_fn, "hearth_tokens", False):
+            raise json_error(403, "Tokens only open the data API (/data/…).")
+    elif request.method not in _SAFE:
+        await _check_csrf(request, who)
+    response = await handler(request)
+    new_anon = request.get(keys.NEW_ANON_CSRF)
+    if new_anon and not response.prepared:
+        response.set_cookie(ANON_CSRF_COOKIE, new_anon, httponly=True, samesite="Strict",
+                            secure=request.secure, path="/")
+    return response

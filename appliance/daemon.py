@@ -1,0 +1,52 @@
+"""`hearth serve`: one asyncio process that serves until SIGTERM."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from appliance import __version__, keys
+from appliance.app import create_app
+from appliance.platform import Platform
+from appliance.services import Service
+from appliance.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# SIGTERM must end the process within 5 s: in-flight requests get 3 s, then the store
+# commits what is pending and closes.
+SHUTDOWN_GRACE = 3.0
+
+
+async def serve(settings: Settings, *, platform: Platform | None = None,
+                services: Sequence[Service] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT; READY goes out only once the port listens."""
+    started = time.monotonic()
+    app = create_app(settings, platform=platform, services=services)
+    notifier = app[keys.PLATFORM].notifier
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE, access_log=None)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        where = f"http://{settings.host}:{settings.port}/"
+        logger.info("Hearth %s serves %s (data in %s), ready in %.2f s", __version__, where,
+                    settings.data, time.monotonic() - started)
+        notifier.status(f"Serving {where}")
+        notifier.ready()
+        await stop.wait()
+        logger.info("stopping")
+        notifier.stopping()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()
+    logger.info("stopped")

@@ -1,0 +1,32 @@
+"""Every key of the app's typed state, and the request keys the middlewares set."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from appliance.auth.throttle import LoginThrottle
+from appliance.core import Core
+from appliance.platform import Platform
+from appliance.services import Service
+from appliance.settings import Settings
+from appliance.web.i18n import Catalogs
+
+SETTINGS = web.AppKey("settings", Settings)
+PLATFORM = web.AppKey("platform", Platform)
+SERVICES = web.AppKey("services", tuple[Service, ...])
+CORE = web.AppKey("core", Core)
+THROTTLE = web.AppKey("throttle", LoginThrottle)
+CATALOGS = web.AppKey("catalogs", Catalogs)
+
+
+
+def _request_key(name: str) -> Any:
+    # web.RequestKey arrived in aiohttp 3.14; older ones take plain strings.
+    maker = getattr(web, "RequestKey", None)
+    return maker(name, object) if maker is not None else f"hearth.{name}"
+
+
+IDENTITY = _request_key("identity")
+LANGUAGE = _request_key("language")
+NEW_ANON_CSRF = _request_key("new_anon_csrf")

@@ -1,0 +1,168 @@
+"""The shell's own pages: onboarding, sign in and out, home, notifications."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from appliance import __version__, keys
+from appliance.auth.guard import SESSION_COOKIE, identity, public, set_session_cookie
+from appliance.owner import LANGUAGES, OwnerError
+from appliance.web.forms import local_path, text
+from appliance.web.shell import LANG_COOKIE, render, request_language, translator
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+async def start_session(request: web.Request, target: str) -> web.HTTPException:
+    """Sign the browser in; return the redirect to `target` that carries its cookie."""
+    core = request.config_dict[keys.CORE]
+    token, _session = await core.sessions.create(
+        user_agent=request.headers.get("User-Agent", ""), address=request.remote or "")
+    response = web.HTTPSeeOther(local_path(target))
+    set_session_cookie(request, response, token,
+                       request.config_dict[keys.SETTINGS].session_days * 86400)
+    return response
+
+
+@routes.get("/healthz")
+@public
+async def healthz(request: web.Request) -> web.Response:
+    """Say the daemon serves (used by the image's smoke test and monitors)."""
+    return web.json_response({"status": "ok", "version": __version__})
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.Response:
+    """Show the installed services."""
+    return render("home.html", request)
+
+
+@routes.get("/welcome")
+@public
+async def welcome(request: web.Request) -> web.StreamResponse:
+    """Show onboarding, only while the box has no owner."""
+    if request.config_dict[keys.CORE].owner.onboarded:
+        raise web.HTTPSeeOther("/")
+    return render("welcome.html", request, {"error": None, "name": "hearth"})
+
+
+@routes.post("/welcome")
+@public
+async def welcome_post(request: web.Request) -> web.StreamResponse:
+    """Set the box up and sign the owner in."""
+    core = request.config_dict[keys.CORE]
+    if core.owner.onboarded:
+        raise web.HTTPSeeOther("/")
+    form = await request.post()
+    _ = translator(request)
+    passphrase, again = text(form, "passphrase"), text(form, "passphrase2")
+    name, language = text(form, "name", limit=64), text(form, "language", limit=8)
+    error = None
+    if passphrase != again:
+        error = _("The two passphrases differ. Type the same one twice.")
+    else:
+        try:
+            await core.owner.onboard(passphrase=passphrase, name=name or "hearth",
+                                     language=language)
+        except OwnerError as exc:
+            error = _(str(exc))
+    if error:
+        return render("welcome.html", request, {"error": error, "name": name}, status=400)
+    logger.info("the box %s is set up", core.owner.name)
+    response = await start_session(request, "/")
+    response.del_cookie(LANG_COOKIE, path="/")
+    raise response
+
+
+@routes.get("/login")
+@public
+async def login(request: web.Request) -> web.StreamResponse:
+    """Show the sign-in form."""
+    core = request.config_dict[keys.CORE]
+    if not core.owner.onboarded:
+        raise web.HTTPSeeOther("/welcome")
+    if identity(request) is not None:
+        raise web.HTTPSeeOther(local_path(request.query.get("next", "/")))
+    return render("login.html", request, {"error": None,
+                                          "next": local_path(request.query.get("next", "/"))})
+
+
+@routes.post("/login")
+@public
+async def login_post(request: web.Request) -> web.StreamResponse:
+    """Check the passphrase, with growing delays after repeated failures."""
+    core = request.config_dict[keys.CORE]
+    throttle = request.app[keys.THROTTLE]
+    form = await request.post()
+    _ = translator(request)
+    target = local_path(text(form, "next"))
+    client = request.remote or "?"
+    wait = throttle.wait_time(client)
+    if wait > 0:
+        error = _("Too many wrong passphrases. Wait %(seconds)d seconds, then try again.",
+                  seconds=int(wait + 0.999))
+        return render("login.html", request, {"error": error, "next": target}, status=429)
+    if await core.owner.check_passphrase(text(form, "passphrase")):
+        throttle.success(client)
+        logger.info("owner signed in from %s", client)
+        raise await start_session(request, target)
+    delay = throttle.failure(client)
+    logger.warning("wrong passphrase from %s", client, extra={"hearth_client": client})
+    error = _("Wrong passphrase.")
+    if delay > 0:
+        error += " " + _("Wait %(seconds)d seconds before the next try.",
+                         seconds=int(delay + 0.999))
+    return render("login.html", request, {"error": error, "next": target}, status=401)
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    """End this browser's session."""
+    who = identity(request)
+    if who is not None and who.session is not None:
+        await request.config_dict[keys.CORE].sessions.end(who.session.id)
+    response = web.HTTPSeeOther("/login")
+    response.del_cookie(SESSION_COOKIE, path="/")
+    raise response
+
+
+@routes.post("/lang")
+@public
+async def switch_language(request: web.Request) -> web.StreamResponse:
+    """Switch this browser's language (and the box's, for its owner)."""
+    form = await request.post()
+    lang = text(form, "language", limit=8)
+    if lang not in LANGUAGES:
+        raise web.HTTPBadRequest(text="Unknown language; use en or fr.")
+    who = identity(request)
+    if who is not None and who.session is not None:
+        await request.config_dict[keys.CORE].owner.update(language=lang)
+    response = web.HTTPSeeOther(local_path(text(form, "next")))
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
+                        secure=request.secure, path="/")
+    raise response
+
+
+@routes.get("/notifications")
+async def notifications(request: web.Request) -> web.Response:
+    """List the notifications, newest first."""
+    core = request.config_dict[keys.CORE]
+    return render("notifications.html", request, {"notes": core.notifications.list()})
+
+
+@routes.post("/notifications/read")
+async def notifications_read(request: web.Request) -> web.StreamResponse:
+    """Mark one notification, or all of them, as read."""
+    core = request.config_dict[keys.CORE]
+    form = await request.post()
+    note = text(form, "id", limit=128)
+    if note:
+        await core.notifications.mark_read(note)
+    else:
+        await core.notifications.mark_all_read()
+    raise web.HTTPSeeOther("/notifications")
+
+
+__all__ = ["routes", "start_session", "request_language"]

@@ -1,0 +1,109 @@
+"""Settings: the box's name and language, the passphrase, sessions and tokens."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from appliance import keys
+from appliance.auth.guard import identity
+from appliance.auth.tokens import Scope, ScopeError
+from appliance.owner import OwnerError
+from appliance.web.forms import text
+from appliance.web.shell import LANG_COOKIE, render, translator
+
+logger = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+
+def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Response:
+    core = request.config_dict[keys.CORE]
+    who = identity(request)
+    context = {
+        "sessions": core.sessions.list(),
+        "current_session": who.session.id if who and who.session else None,
+        "tokens": core.tokens.list(),
+        "message": None, "error": None, "new_token": None, "section": None,
+    }
+    context.update(extra)
+    return render("settings.html", request, context, status=status)
+
+
+@routes.get("/settings")
+async def settings(request: web.Request) -> web.Response:
+    """Show the settings page."""
+    return _page(request)
+
+
+@routes.post("/settings/box")
+async def settings_box(request: web.Request) -> web.StreamResponse:
+    """Rename the box or change its language."""
+    core = request.config_dict[keys.CORE]
+    form = await request.post()
+    language = text(form, "language", limit=8) or None
+    try:
+        await core.owner.update(name=text(form, "name", limit=64), language=language)
+    except OwnerError as exc:
+        return _page(request, status=400, error=translator(request)(str(exc)), section="box")
+    response = web.HTTPSeeOther("/settings")
+    if language:
+        response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax",
+                            secure=request.secure, path="/")
+    raise response
+
+
+@routes.post("/settings/passphrase")
+async def settings_passphrase(request: web.Request) -> web.Response:
+    """Change the passphrase and end every other session."""
+    core = request.config_dict[keys.CORE]
+    _ = translator(request)
+    form = await request.post()
+    new, again = text(form, "new"), text(form, "new2")
+    error = None
+    if not await core.owner.check_passphrase(text(form, "current")):
+        error = _("The current passphrase is wrong.")
+    elif new != again:
+        error = _("The two passphrases differ. Type the same one twice.")
+    else:
+        try:
+            await core.owner.set_passphrase(new)
+        except OwnerError as exc:
+            error = _(str(exc))
+    if error:
+        return _page(request, status=400, error=error, section="passphrase")
+    who = identity(request)
+    ended = await core.sessions.end_all(keep=who.session.id if who and who.session else None)
+    logger.info("passphrase changed; %d other sessions ended", ended)
+    return _page(request, section="passphrase", message=_(
+        "Passphrase changed. %(count)d other sessions were signed out.", count=ended))
+
+
+@routes.post("/settings/sessions/end")
+async def settings_end_session(request: web.Request) -> web.StreamResponse:
+    """Sign another browser out."""
+    form = await request.post()
+    await request.config_dict[keys.CORE].sessions.end(text(form, "id", limit=128))
+    raise web.HTTPSeeOther("/settings#sessions")
+
+
+@routes.post("/settings/tokens")
+async def settings_create_token(request: web.Request) -> web.Response:
+    """Create a token and show it once."""
+    core = request.config_dict[keys.CORE]
+    form = await request.post()
+    lines = [line for line in text(form, "scopes", limit=4000).splitlines() if line.strip()]
+    try:
+        scopes = [Scope.parse(line, private=core.private_doctypes()) for line in lines]
+        plaintext, _token = await core.tokens.create(text(form, "name", limit=80), scopes)
+    except ScopeError as exc:
+        return _page(request, status=400, error=str(exc), section="tokens")
+    return _page(request, new_token=plaintext, section="tokens")
+
+
+@routes.post("/settings/tokens/revoke")
+async def settings_revoke_token(request: web.Request) -> web.StreamResponse:
+    """Revoke a token."""
+    form = await request.post()
+    await request.config_dict[keys.CORE].tokens.revoke(text(form, "id", limit=64))
+    raise web.HTTPSeeOther("/settings#tokens")

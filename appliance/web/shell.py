@@ -1,0 +1,75 @@
+"""The UI shell: templates, the context every page gets, and the request's language."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from appliance import keys
+from appliance.auth.guard import csrf_token, identity
+from appliance.web.i18n import DEFAULT, LANGUAGES, from_accept_language
+
+LANG_COOKIE = "hearth_lang"
+
+
+def request_language(request: web.Request) -> str:
+    """Return the language to answer in: this browser's choice, the box's, or the browser's."""
+    cached = request.get(keys.LANGUAGE)
+    if cached:
+        return str(cached)
+    lang = request.cookies.get(LANG_COOKIE)
+    if lang not in LANGUAGES:
+        lang = request.config_dict[keys.CORE].owner.language
+    if lang not in LANGUAGES:
+        lang = from_accept_language(request.headers.get("Accept-Language", "")) or DEFAULT
+    request[keys.LANGUAGE] = lang
+    return str(lang)
+
+
+def translator(request: web.Request) -> Callable[..., str]:
+    """Return `_`: translate a message for this request, then fill in its %(name)s."""
+    catalog = request.config_dict[keys.CATALOGS].get(request_language(request))
+
+    def _(message: str, **params: Any) -> str:
+        text = catalog.gettext(message)
+        return text % params if params else text
+    return _
+
+
+def shell_context(request: web.Request) -> dict[str, Any]:
+    """Return what every page's layout needs."""
+    core = request.config_dict[keys.CORE]
+    who = identity(request)
+    signed_in = who is not None and who.session is not None
+    return {
+        "_": translator(request),
+        "lang": request_language(request),
+        "languages": LANGUAGES,
+        "box_name": core.owner.name,
+        "csrf": csrf_token(request),
+        "signed_in": signed_in,
+        "services": request.config_dict[keys.SERVICES],
+        "unread": core.notifications.unread_count() if signed_in else 0,
+        "path": request.path,
+    }
+
+
+def setup_templates(app: web.Application, extra_packages: tuple[str, ...]) -> None:
+    """Give the app the shell's templates plus each service's own."""
+    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("appliance.web", "templates")]
+    loaders += [jinja2.PackageLoader(pkg, "templates") for pkg in extra_packages]
+    aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render(name: str, request: web.Request, context: Mapping[str, Any] | None = None, *,
+           status: int = 200) -> web.Response:
+    """Render a page inside the shell."""
+    full = shell_context(request)
+    full.update(context or {})
+    response = aiohttp_jinja2.render_template(name, request, full, status=status)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,22 @@
+// Hearth's little bit of plain JavaScript: dates in the reader's own words, and
+// the CSRF header for scripts that call the box with fetch().
+"use strict";
+(function () {
+  const lang = document.documentElement.lang || "en";
+  const format = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
+  for (const el of document.querySelectorAll("time[data-epoch]")) {
+    const when = new Date(parseFloat(el.dataset.epoch) * 1000);
+    el.dateTime = when.toISOString();
+    el.textContent = format.format(when);
+  }
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  window.hearth = {
+    csrf: meta ? meta.content : "",
+    // fetch() with the CSRF header every state-changing request needs.
+    fetch(url, options = {}) {
+      const headers = new Headers(options.headers || {});
+      headers.set("X-CSRF-Token", this.csrf);
+      return fetch(url, { credentials: "same-origin", ...options, headers });
+    },
+  };
+})();

@@ -1,0 +1,66 @@
+"""The bookmarks pages: a list, a form to add one, and delete."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from appliance.services import ServiceContext
+from appliance.web.forms import text
+from appliance.web.shell import render, translator
+
+DOCTYPE = "io.hearth.bookmarks"
+
+
+def _clean_url(raw: str) -> str | None:
+    raw = raw.strip()
+    if "://" not in raw:
+        raw = "https://" + raw
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(raw) > 2000:
+        return None
+    return raw
+
+
+def build(ctx: ServiceContext) -> web.Application:
+    """Return the bookmarks sub-application."""
+    app = web.Application()
+
+    def page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
+        coll = ctx.collections[DOCTYPE]
+        tag = request.query.get("tag", "")
+        docs = coll.find({}, sort=[{"created_at": "desc"}])
+        if tag:
+            docs = [d for d in docs if tag in d.get("tags", [])]
+        return render("bookmarks/index.html", request,
+                      {"bookmarks": docs, "error": error, "tag": tag}, status=status)
+
+    async def index(request: web.Request) -> web.Response:
+        return page(request)
+
+    async def add(request: web.Request) -> web.StreamResponse:
+        _ = translator(request)
+        form = await request.post()
+        url = _clean_url(text(form, "url", limit=2000))
+        if url is None:
+            return page(request, error=_("That is not a web address (like https://example.org)."),
+                        status=400)
+        title = text(form, "title", limit=200).strip() or urlsplit(url).netloc
+        tags = sorted({t.strip().lower() for t in text(form, "tags", limit=500).split(",")
+                       if t.strip()})
+        await ctx.collections[DOCTYPE].create(
+            {"url": url, "title": title, "tags": tags, "created_at": ctx.clock()})
+        raise web.HTTPSeeOther(request.app.router["index"].url_for().path)
+
+    async def remove(request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        coll = ctx.collections[DOCTYPE]
+        doc = coll.get(text(form, "id", limit=128))
+        if doc is not None:
+            await coll.delete(doc["_id"], doc["_rev"])
+        raise web.HTTPSeeOther(request.app.router["index"].url_for().path)
+
+    app.router.add_get("/", index, name="index")
+    app.router.add_post("/add", add)
+    app.router.add_post("/delete", remove)
+    return app

@@ -1,0 +1,179 @@
+"""`hearth serve` as systemd runs it: READY once serving, watchdog, SIGTERM, one writer."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from appliance.core import open_core
+from appliance.settings import load_settings
+from tests.test_cli import HEARTH, hearth
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Daemon:
+    """A `hearth serve` process with a NOTIFY_SOCKET the test reads."""
+
+    def __init__(self, data: Path, tmp: Path, *, watchdog_usec: int = 400_000) -> None:
+        self.port = free_port()
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        path = tmp / "notify.sock"
+        self.notify.bind(str(path))
+        self.notify.settimeout(10)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+        env.update(NOTIFY_SOCKET=str(path), WATCHDOG_USEC=str(watchdog_usec))
+        self.log = tmp / "daemon.log"
+        with self.log.open("w") as log:
+            self.proc = subprocess.Popen(
+                [*HEARTH, "serve", "--data", str(data), "--host", "127.0.0.1", "--port",
+                 str(self.port)], env=env, stderr=log)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def messages(self) -> Iterator[tuple[float, str]]:
+        """Yield each notify message with the time it arrived."""
+        while True:
+            data = self.notify.recv(4096).decode()
+            yield time.monotonic(), data
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.notify.close()
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    d = Daemon(tmp_path / "data", tmp_path)
+    yield d
+    d.close()
+
+
+def test_ready_only_once_serving_then_watchdog(daemon: Daemon) -> None:
+    messages = daemon.messages()
+    seen = []
+    for _, message in messages:
+        seen.append(message)
+        if message == "READY=1":
+            # The port must already answer when READY arrives.
+            with socket.create_connection(("127.0.0.1", daemon.port), timeout=1):
+                pass
+            break
+    assert any(m.startswith("STATUS=Serving") for m in seen)
+    pings = []
+    for when, message in messages:
+        if message == "WATCHDOG=1":
+            pings.append(when)
+        if len(pings) == 3:
+            break
+    # WATCHDOG_USEC=0.4 s: pings every 0.2 s, so three come well within the limit.
+    assert pings[-1] - pings[0] < 0.8
+
+
+def test_cli_refuses_a_folder_the_daemon_holds(daemon: Daemon, tmp_path: Path) -> None:
+    for _, message in daemon.messages():
+        if message == "READY=1":
+            break
+    result = hearth("token", "list", data=tmp_path / "data")
+    assert result.returncode == 1
+    assert "A running Hearth holds" in result.stderr and str(daemon.proc.pid) in result.stderr
+
+
+def test_invalid_settings_stop_start_up(tmp_path: Path) -> None:
+    config = tmp_path / "hearth.toml"
+    config.write_text("port = 'eighty'\n")
+    env = {**os.environ, "HEARTH_CONFIG": str(config)}
+    result = subprocess.run([*HEARTH, "serve", "--data", str(tmp_path)], env=env,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "setting 'port'" in result.stderr
+
+
+async def _writer(url: str, token: str, acked: list[str], stop: asyncio.Event) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as http:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                async with http.post(f"{url}/data/io.hearth.test.load/", json={"n": n},
+                                     headers=headers) as resp:
+                    if resp.status == 201:
+                        acked.append((await resp.json())["id"])
+            except aiohttp.ClientError:
+                return
+
+
+def test_sigterm_stops_within_5s_keeping_every_acknowledged_write(
+        tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    hearth("token", "list", data=data)  # creates the folder
+    made = hearth("token", "create", "--scope", "io.hearth.test.load", data=data)
+    token = made.stdout.strip()
+    daemon = Daemon(data, tmp_path)
+    try:
+        for _, message in daemon.messages():
+            if message == "READY=1":
+                break
+        acked: list[str] = []
+
+        async def load() -> float:
+            stop = asyncio.Event()
+            writers = [asyncio.create_task(_writer(daemon.url, token, acked, stop))
+                       for _ in range(16)]
+            await asyncio.sleep(1.0)
+            daemon.proc.send_signal(signal.SIGTERM)
+            sent = time.monotonic()
+            await asyncio.to_thread(daemon.proc.wait, 10)
+            took = time.monotonic() - sent
+            stop.set()
+            await asyncio.gather(*writers)
+            return took
+        took = asyncio.run(load())
+        assert daemon.proc.returncode == 0, daemon.log.read_text()
+        assert took < 5.0
+        stopping = [m for _, m in _drain(daemon.notify)]
+        assert "STOPPING=1" in stopping
+    finally:
+        daemon.close()
+    assert len(acked) > 50
+
+    async def stored() -> set[str]:
+        core = await open_core(load_settings({"data": str(data)}, environ={}))
+        try:
+            coll = await core.store.collection("io.hearth.test.load")
+            return {d["_id"] for d in coll.all()}
+        finally:
+            await core.close()
+    assert set(acked) <= asyncio.run(stored())
+
+
+def _drain(sock: socket.socket) -> Iterator[tuple[float, str]]:
+    sock.settimeout(0.2)
+    while True:
+        try:
+            yield time.monotonic(), sock.recv(4096).decode()
+        except (TimeoutError, socket.timeout):
+            return
+
+
+def test_logs_go_to_stderr_outside_systemd(daemon: Daemon) -> None:
+    for _, message in daemon.messages():
+        if message == "READY=1":
+            break
+    daemon.proc.send_signal(signal.SIGTERM)
+    daemon.proc.wait(timeout=10)
+    err = daemon.log.read_text()
+    assert "serves http://127.0.0.1:" in err and "stopped" in err

@@ -1,0 +1,99 @@
+"""Every route refuses an anonymous request unless it is deliberately public."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from appliance import keys
+from appliance.auth.tokens import Scope
+from tests.conftest import onboard
+
+# The whole list of what an anonymous visitor may reach. Adding to it is a decision.
+PUBLIC = {
+    ("GET", "/healthz"), ("GET", "/welcome"), ("POST", "/welcome"),
+    ("GET", "/login"), ("POST", "/login"), ("POST", "/lang"),
+    ("GET", "/static/{filename}"),
+}
+SAMPLES = {"doctype": "io.hearth.bookmarks", "docid": "abc123", "filename": "hearth.css",
+           "id": "abc123"}
+
+
+def walk(app: web.Application) -> Iterator[tuple[str, str, web.AbstractRoute]]:
+    """Yield (method, path pattern, route) for every route, sub-applications included."""
+    for resource in app.router.resources():
+        if isinstance(resource, web.PrefixedSubAppResource):
+            yield from walk(resource._app)  # its resources already carry the prefix
+            continue
+        pattern = resource.canonical
+        if isinstance(resource, web.StaticResource):
+            pattern += "/{filename}"
+        for route in resource:
+            if route.method != "HEAD":
+                yield route.method, pattern, route
+
+
+def concrete(pattern: str) -> str:
+    return re.sub(r"\{(\w+)[^}]*\}", lambda m: SAMPLES.get(m.group(1), "x"), pattern)
+
+
+async def test_every_private_route_refuses_anonymous_requests(client: TestClient) -> None:
+    await onboard(client)
+    client.session.cookie_jar.clear()  # now a stranger
+    routes = list(walk(client.app))
+    assert len(routes) > 15 and any(p.startswith("/apps/") for _, p, _ in routes)
+    seen_public = set()
+    for method, pattern, _route in routes:
+        resp = await client.request(method, concrete(pattern), allow_redirects=False,
+                                    headers={"Accept": "application/json"})
+        if (method, pattern) in PUBLIC:
+            seen_public.add((method, pattern))
+            continue
+        assert resp.status == 401, f"{method} {pattern} answered {resp.status} to a stranger"
+        assert "Sign in" in (await resp.json())["error"]
+        html = await client.request(method, concrete(pattern), allow_redirects=False,
+                                    headers={"Accept": "text/html"})
+        assert html.status in (303, 401), f"{method} {pattern}: {html.status}"
+    assert seen_public == PUBLIC  # the public list is exactly what the router has
+
+
+async def test_routes_marked_public_are_only_the_listed_ones(client: TestClient) -> None:
+    marked = {(m, p) for m, p, r in walk(client.app)
+              if getattr(r.handler, "hearth_public", False)
+              or isinstance(r.resource, web.StaticResource)}
+    assert marked == PUBLIC
+
+
+async def test_tokens_open_nothing_but_the_data_api(client: TestClient) -> None:
+    await onboard(client)
+    core = client.app[keys.CORE]
+    plaintext, _ = await core.tokens.create("all", [Scope.parse("io.hearth.bookmarks")])
+    client.session.cookie_jar.clear()
+    headers = {"Authorization": f"Bearer {plaintext}", "Accept": "application/json"}
+    for method, pattern, route in walk(client.app):
+        if (method, pattern) in PUBLIC:
+            continue
+        resp = await client.request(method, concrete(pattern), headers=headers,
+                                    allow_redirects=False)
+        if getattr(route.handler, "hearth_tokens", False):
+            assert pattern.startswith("/data/")
+            assert resp.status != 403 or "may not" in (await resp.json())["error"]
+        else:
+            assert resp.status == 403, f"a token opened {method} {pattern}"
+
+
+async def test_unknown_or_revoked_tokens_are_refused(client: TestClient) -> None:
+    await onboard(client)
+    core = client.app[keys.CORE]
+    plaintext, token = await core.tokens.create("t", [Scope.parse("io.hearth.bookmarks")])
+    client.session.cookie_jar.clear()
+    ok = await client.post("/data/io.hearth.bookmarks/_find", json={"selector": {}},
+                           headers={"Authorization": f"Bearer {plaintext}"})
+    assert ok.status == 200
+    await core.tokens.revoke(token.id)
+    for bad in (plaintext, "hth_nope", "garbage"):
+        resp = await client.post("/data/io.hearth.bookmarks/_find", json={"selector": {}},
+                                 headers={"Authorization": f"Bearer {bad}"})
+        assert resp.status == 401, bad
