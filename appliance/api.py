@@ -25,14 +25,15 @@ def _allow(request: web.Request, doctype: str, verb: str) -> None:
         raise json_error(403, f"This token may not {verb} {doctype}.")
 
 
-async def _collection(request: web.Request, verb: str, *, create: bool) -> Collection:
+async def _collection(request: web.Request, verb: str, *, create: bool) -> Collection | None:
+    """Return the doctype's collection; None when reading one never written."""
     doctype = request.match_info["doctype"]
     _allow(request, doctype, verb)
     core = request.config_dict[keys.CORE]
     if doctype in core.collections:
         return core.collections[doctype]
     if not create and doctype not in core.store.doctypes():
-        raise json_error(404, f"There are no {doctype} documents.")
+        return None
     try:
         coll = await core.store.collection(doctype)
     except InvalidDoctype as exc:
@@ -92,6 +93,7 @@ async def _write(coro: Any) -> Any:
 async def create(request: web.Request) -> web.Response:
     """Create a document; answer it with its _id and _rev."""
     coll = await _collection(request, "POST", create=True)
+    assert coll is not None
     doc = await _body(request)
     if "_rev" in doc:
         raise json_error(400, "A new document has no _rev; to update, PUT it to its URL.")
@@ -121,7 +123,7 @@ async def find(request: web.Request) -> web.Response:
     if sort is not None and not isinstance(sort, list):
         raise json_error(400, 'sort must be a list, like [{"date": "desc"}].')
     try:
-        docs = coll.find(selector, limit=limit + 1, skip=skip, sort=sort)
+        docs = [] if coll is None else coll.find(selector, limit=limit + 1, skip=skip, sort=sort)
     except InvalidSelector as exc:
         raise json_error(400, str(exc)) from None
     return web.json_response({"docs": docs[:limit], "limit": limit, "skip": skip,
@@ -140,7 +142,7 @@ def _doc_id(request: web.Request) -> str:
 async def read(request: web.Request) -> web.Response:
     """Return one document."""
     coll = await _collection(request, "GET", create=False)
-    doc = coll.get(_doc_id(request))
+    doc = None if coll is None else coll.get(_doc_id(request))
     if doc is None:
         raise json_error(404, "No such document.")
     return web.json_response(doc)
@@ -151,6 +153,7 @@ async def read(request: web.Request) -> web.Response:
 async def update(request: web.Request) -> web.Response:
     """Replace a document (with its current _rev), or create it at this id."""
     coll = await _collection(request, "PUT", create=True)
+    assert coll is not None
     doc_id = _doc_id(request)
     doc = await _body(request)
     if doc.setdefault("_id", doc_id) != doc_id:
@@ -169,5 +172,7 @@ async def delete(request: web.Request) -> web.Response:
     rev = request.query.get("rev")
     if not rev:
         raise json_error(400, "Say which revision you delete: ?rev=CURRENT_REV.")
+    if coll is None:
+        raise json_error(404, "No such document.")
     await _write(coll.delete(doc_id, rev))
     return web.json_response({"ok": True, "id": doc_id, "type": request.match_info["doctype"]})

@@ -37,6 +37,8 @@ class Owner:
     def __init__(self, coll: Collection, *, clock: Callable[[], float] = time.time) -> None:
         self._coll = coll
         self._clock = clock
+        # One scrypt at a time: each takes 32 MiB, and the Pi 2 has 1 GB for everything.
+        self._kdf = asyncio.Semaphore(1)
 
     def _doc(self) -> dict[str, Any] | None:
         return self._coll.get(DOC_ID)
@@ -60,7 +62,8 @@ class Owner:
         return str(doc["language"]) if doc else None
 
     async def _hash(self, passphrase: str) -> str:
-        return await asyncio.to_thread(hash_passphrase, passphrase)
+        async with self._kdf:
+            return await asyncio.to_thread(hash_passphrase, passphrase)
 
     def _check_new(self, passphrase: str, name: str) -> None:
         problem = strength_problem(passphrase, context=(name, "hearth"))
@@ -87,7 +90,8 @@ class Owner:
         doc = self._doc()
         if doc is None or not doc.get("passphrase") or len(passphrase) > 1024:
             return False
-        return await asyncio.to_thread(verify_passphrase, passphrase, doc["passphrase"])
+        async with self._kdf:
+            return await asyncio.to_thread(verify_passphrase, passphrase, doc["passphrase"])
 
     async def set_passphrase(self, passphrase: str) -> None:
         """Replace the owner's passphrase (the caller ends the other sessions)."""

@@ -78,7 +78,7 @@ async def test_bad_requests_get_clear_json_errors(owner: TestClient) -> None:
         (lambda: owner.post(URL + "_find", json={"selector": {}, "limit": 10**6}, headers=h),
          400, "limit"),
         (lambda: owner.post(URL + "_find", json={"selectr": {}}, headers=h), 400, "selectr"),
-        (lambda: owner.get("/data/io.hearth.never.written/abc"), 404, "no io.hearth.never.written"),
+        (lambda: owner.get("/data/io.hearth.never.written/abc"), 404, "No such document"),
     ]
     for request, status, words in cases:
         resp = await request()

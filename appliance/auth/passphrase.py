@@ -7,7 +7,6 @@ import os
 import unicodedata
 
 from appliance.web.i18n import N_
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 # n=2**15, r=8 costs 32 MiB and about half a second on a Pi 2: slow for a guesser,
 # bearable for the owner, and well inside the box's memory.
@@ -33,10 +32,17 @@ def _normal(passphrase: str) -> bytes:
     return unicodedata.normalize("NFC", passphrase).encode("utf-8")
 
 
+def _scrypt(salt: bytes, n: int, r: int, p: int, secret: bytes) -> bytes:
+    # Imported here: cryptography's own OpenSSL costs the idle daemon ~6 MiB, and
+    # passphrases are only checked at sign-in.
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(secret)
+
+
 def hash_passphrase(passphrase: str, *, n: int = SCRYPT_N) -> str:
     """Return a self-describing scrypt hash of the passphrase."""
     salt = os.urandom(16)
-    key = Scrypt(salt=salt, length=32, n=n, r=SCRYPT_R, p=SCRYPT_P).derive(_normal(passphrase))
+    key = _scrypt(salt, n, SCRYPT_R, SCRYPT_P, _normal(passphrase))
     return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(key)}"
 
 
@@ -46,8 +52,7 @@ def verify_passphrase(passphrase: str, stored: str) -> bool:
         scheme, n, r, p, salt, key = stored.split("$")
         if scheme != "scrypt":
             return False
-        derived = Scrypt(salt=base64.b64decode(salt), length=32, n=int(n), r=int(r),
-                         p=int(p)).derive(_normal(passphrase))
+        derived = _scrypt(base64.b64decode(salt), int(n), int(r), int(p), _normal(passphrase))
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(derived, base64.b64decode(key))

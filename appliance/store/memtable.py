@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from appliance.store.committer import Committer, Journal, Waiter
@@ -83,9 +83,10 @@ class MemTable:
     def matching(self, selector: Selector) -> list[Doc]:
         """Return the stored documents that match, through an index when one applies."""
         with self.lock:
-            return [doc for doc in self._candidates(selector) if selector.matches(doc)]
+            return [doc for doc in self.candidates(selector) if selector.matches(doc)]
 
-    def _candidates(self, selector: Selector) -> Iterator[Doc]:
+    def candidates(self, selector: Selector) -> Collection[Doc]:
+        """Return the documents an index narrows a search to (all of them without one)."""
         ids: set[str] | None = None
         for field, values in selector.equalities:
             index = self._indexes.get(field)
@@ -93,5 +94,5 @@ class MemTable:
             if found is not None:
                 ids = found if ids is None else ids & found
         if ids is None:
-            return iter(self.docs.values())
-        return (self.docs[doc_id] for doc_id in ids)
+            return self.docs.values()
+        return [self.docs[doc_id] for doc_id in ids]

@@ -1,6 +1,7 @@
 """The bookmarks pages: a list, a form to add one, and delete."""
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -12,12 +13,21 @@ from appliance.web.shell import render, translator
 DOCTYPE = "io.hearth.bookmarks"
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d)")
+
+
 def _clean_url(raw: str) -> str | None:
     raw = raw.strip()
-    if "://" not in raw:
-        raw = "https://" + raw
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(raw) > 2000:
+    if not _SCHEME.match(raw):
+        raw = "https://" + raw  # "framagit.org" or "nas.local:5000" mean the web
+    try:
+        parts = urlsplit(raw)
+        host = parts.hostname
+        parts.port  # raises on a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not host or len(raw) > 2000 \
+            or any(c in host for c in " <>\"'"):
         return None
     return raw
 
