@@ -47,7 +47,8 @@ class _Collections(Mapping[str, Collection]):
 
 
 async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
-    core: Core = await open_core(app[keys.SETTINGS], app[keys.SERVICES])
+    services = app[keys.SERVICES]
+    core: Core = await open_core(app[keys.SETTINGS], services)
     app[keys.CORE] = core
     purged = await core.sessions.purge_expired()
     if purged:

@@ -14,7 +14,7 @@ from appliance.web.i18n import Catalogs
 
 SETTINGS = web.AppKey("settings", Settings)
 PLATFORM = web.AppKey("platform", Platform)
-SERVICES = web.AppKey("services", tuple[Service, ...])
+SERVICES: web.AppKey[tuple[Service, ...]] = web.AppKey("services", tuple)
 CORE = web.AppKey("core", Core)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 CATALOGS = web.AppKey("catalogs", Catalogs)

@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from aiohttp import web
-from multidict import MultiDictProxy
+from collections.abc import Mapping
 
 
-def text(form: MultiDictProxy[str | bytes | web.FileField] | MultiDictProxy[str], name: str,
-         *, limit: int = 1024) -> str:
+def text(form: Mapping[str, object], name: str, *, limit: int = 1024) -> str:
     """Return a text field of a posted form ('' if absent, a file, or too long)."""
     value = form.get(name, "")
     if not isinstance(value, str) or len(value) > limit:

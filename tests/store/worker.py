@@ -2,6 +2,9 @@
 
 Modes:
   write DIR WRITERS  write as fast as possible, printing each write once acknowledged
+  spawn DIR WRITERS  for each line on stdin, fork a `write` process (already imported,
+                     so it starts in milliseconds); print its pid, then "exited" once
+                     something killed it
   migrate DIR        migrate DIR's collection to version 1, slowly, printing progress
   open DIR           try to open DIR, printing "opened" or the StoreLocked message
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -54,6 +58,23 @@ async def write(root: Path, writers: int) -> None:
     await asyncio.gather(*(writer(coll, n) for n in range(writers)))
 
 
+def spawn(root: Path, writers: int) -> None:
+    """Fork one writer per line read on stdin, and report when each is dead."""
+    for _ in sys.stdin:
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                asyncio.run(write(root, writers))
+            finally:
+                os._exit(1)
+        ack("pid", pid)
+        os.waitpid(pid, 0)
+        # A newline ends any line the writer was cut in the middle of.
+        sys.stdout.write("\n")
+        ack("exited", pid)
+
+
 def slow_upgrade(doc: dict[str, Any]) -> dict[str, Any]:
     """Upgrade one document to version 1, slowly enough to be killed midway."""
     ack("migrating", doc["_id"])
@@ -79,6 +100,8 @@ def main() -> None:
     mode, root = sys.argv[1], Path(sys.argv[2])
     if mode == "write":
         asyncio.run(write(root, int(sys.argv[3])))
+    elif mode == "spawn":
+        spawn(root, int(sys.argv[3]))
     elif mode == "migrate":
         asyncio.run(migrate(root))
     else:
