@@ -1,6 +1,7 @@
 """The core every part of Hearth shares: the store and the owner's records in it."""
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ def prepare_folders(settings: Settings) -> None:
 
 async def open_core(settings: Settings, services: Sequence[Service] = ()) -> Core:
     """Open the store and every declared doctype; raise StoreLocked if a daemon holds it."""
-    prepare_folders(settings)
+    await asyncio.to_thread(prepare_folders, settings)
     store = await Store.open(settings.store_dir)
     try:
         doctypes = {d.name: d for d in CORE_DOCTYPES}
