@@ -12,6 +12,7 @@ from aiohttp import web
 from appliance import __version__, keys
 from appliance.app import create_app
 from appliance.platform import Platform
+from appliance.platform.systemd import listen_sockets
 from appliance.services import Service
 from appliance.settings import Settings
 
@@ -20,6 +21,18 @@ logger = logging.getLogger(__name__)
 # SIGTERM must end the process within 5 s: in-flight requests get 3 s, then the store
 # commits what is pending and closes.
 SHUTDOWN_GRACE = 3.0
+
+
+async def _start_sites(runner: web.AppRunner, settings: Settings) -> str:
+    """Listen on the sockets systemd passed, else on host:port; return where."""
+    inherited = listen_sockets()
+    for sock in inherited.get("http", []):
+        await web.SockSite(runner, sock).start()
+    if inherited.get("http"):
+        names = ", ".join(str(s.getsockname()[:2]) for s in inherited["http"])
+        return f"http on the sockets systemd passed ({names})"
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    return f"http://{settings.host}:{settings.port}/"
 
 
 async def serve(settings: Settings, *, platform: Platform | None = None,
@@ -35,9 +48,7 @@ async def serve(settings: Settings, *, platform: Platform | None = None,
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
-        where = f"http://{settings.host}:{settings.port}/"
+        where = await _start_sites(runner, settings)
         logger.info("Hearth %s serves %s (data in %s), ready in %.2f s", __version__, where,
                     settings.data, time.monotonic() - started)
         notifier.status(f"Serving {where}")

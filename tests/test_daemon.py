@@ -177,3 +177,30 @@ def test_logs_go_to_stderr_outside_systemd(daemon: Daemon) -> None:
     daemon.proc.wait(timeout=10)
     err = daemon.log.read_text()
     assert "serves http://127.0.0.1:" in err and "stopped" in err
+
+
+def test_socket_activation_serves_on_the_passed_socket(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    with (tmp_path / "log").open("w") as log:
+        proc = subprocess.Popen(
+            ["systemd-socket-activate", "--listen", f"127.0.0.1:{port}",
+             "--fdname", "http", *HEARTH, "serve", "--data", str(tmp_path / "data"),
+             "--port", "1"],  # never used: the passed socket is
+            env=env, stderr=log)
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # systemd-socket-activate starts hearth on the first connection
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                    conn.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+                    reply = conn.recv(4096)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "log").read_text()
+                time.sleep(0.2)
+        assert b"200 OK" in reply and b'"status": "ok"' in reply
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "sockets systemd passed" in (tmp_path / "log").read_text()

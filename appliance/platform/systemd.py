@@ -175,3 +175,26 @@ def _datagram_sender(address: str) -> Sender:
             sock.sendto(message.encode(), target)
 
     return send
+
+
+SD_LISTEN_FDS_START = 3
+
+
+def listen_sockets(environ: Mapping[str, str] = os.environ) -> dict[str, list[socket.socket]]:
+    """Return the listening sockets systemd passed (socket activation), by FileDescriptorName."""
+    if environ.get("LISTEN_PID") != str(os.getpid()):
+        return {}
+    try:
+        count = int(environ.get("LISTEN_FDS", "0"))
+    except ValueError:
+        logger.warning("LISTEN_FDS=%r is not a number; ignoring socket activation",
+                       environ.get("LISTEN_FDS"))
+        return {}
+    names = environ.get("LISTEN_FDNAMES", "").split(":")
+    found: dict[str, list[socket.socket]] = {}
+    for index in range(count):
+        fd = SD_LISTEN_FDS_START + index
+        os.set_inheritable(fd, False)  # connector subprocesses must not inherit them
+        name = names[index] if index < len(names) and names[index] else "http"
+        found.setdefault(name, []).append(socket.socket(fileno=fd))
+    return found
