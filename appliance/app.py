@@ -76,7 +76,7 @@ def _mount(app: web.Application, service: Service) -> None:
 
     ctx = ServiceContext(
         collections=_Collections(app, [d.name for d in service.doctypes]),
-        files=app[keys.SETTINGS].files_dir / service.id,
+        files_dir=lambda: app[keys.CORE].data_dir / "files" / service.id,
         notify=notify,
         logger=logging.getLogger(f"hearth.service.{service.id}"),
         clock=time.time,

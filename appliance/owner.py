@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import unicodedata
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -23,8 +24,10 @@ class OwnerError(ValueError):
 
 
 def check_box_name(name: str) -> str:
-    """Return the box name normalised, or raise OwnerError if it can't be a .local name."""
-    name = name.strip().lower()
+    """Return the box name as a .local name ("Maison Dupont" → maison-dupont), or raise."""
+    plain = unicodedata.normalize("NFKD", name.strip().lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    name = re.sub(r"[\s_]+", "-", plain)
     if not _NAME.match(name):
         raise OwnerError(N_("The box's name may use letters a–z, digits and dashes "
                          "(up to 32), like hearth or maison-dupont."))

@@ -30,10 +30,15 @@ class ServiceContext:
     """
 
     collections: Mapping[str, Collection]
-    files: Path
+    files_dir: Callable[[], Path]
     notify: Notify
     logger: logging.Logger
     clock: Callable[[], float]
+
+    @property
+    def files(self) -> Path:
+        """Return the service's folder in the Drive (it moves with the data disk)."""
+        return self.files_dir()
 
 
 @dataclass(frozen=True)

@@ -56,16 +56,6 @@ class Settings:
         """Return the folder of the box's own files (keyring, TLS, state)."""
         return self.system_dir if self.system_dir is not None else self.data / "system"
 
-    @property
-    def store_dir(self) -> Path:
-        """Return the folder of the document store."""
-        return self.data / "store"
-
-    @property
-    def files_dir(self) -> Path:
-        """Return the folder of the owner's plain files."""
-        return self.data / "files"
-
 
 FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 

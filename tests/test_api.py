@@ -138,5 +138,5 @@ async def test_a_write_is_answered_only_once_durable(owner: TestClient) -> None:
     h = await _headers(owner)
     resp = await owner.post(URL, json={"title": "durable"}, headers=h)
     doc_id = (await resp.json())["id"]
-    journal = owner.app[keys.SETTINGS].store_dir / "io.hearth.notes.test" / "journal.log"
+    journal = owner.app[keys.CORE].data_dir / "store" / "io.hearth.notes.test" / "journal.log"
     assert doc_id in journal.read_text()

@@ -25,7 +25,7 @@ def test_config_path_from_the_environment(tmp_path: Path) -> None:
 
 def test_system_folder_defaults_into_the_data_folder(tmp_path: Path) -> None:
     s = load_settings({"data": str(tmp_path)}, environ={})
-    assert s.system == tmp_path / "system" and s.store_dir == tmp_path / "store"
+    assert s.system == tmp_path / "system"
 
 
 @pytest.mark.parametrize("flags,environ,toml,words", [

@@ -33,6 +33,13 @@ def public(handler: F) -> F:
     return handler
 
 
+def always_open(handler: F) -> F:
+    """Mark a public route that answers even while the owner's data is out of reach."""
+    setattr(handler, "hearth_public", True)
+    setattr(handler, "hearth_always_open", True)
+    return handler
+
+
 def token_access(handler: F) -> F:
     """Mark a route as reachable with a scoped bearer token (the data API)."""
     setattr(handler, "hearth_tokens", True)
@@ -144,6 +151,21 @@ async def _who(request: web.Request) -> Identity | None:
     return None
 
 
+def _always_open(request: web.Request) -> bool:
+    info = request.match_info
+    return isinstance(info.route.resource, web.StaticResource) or \
+        getattr(info.handler, "hearth_always_open", False)
+
+
+def _unavailable(request: web.Request, problem: str) -> web.HTTPException:
+    if _wants_html(request):
+        from appliance.web.shell import render  # the shell renders; the guard only decides
+        page = render("unavailable.html", request, {"problem": problem}, status=503)
+        return web.HTTPServiceUnavailable(text=page.text, content_type="text/html",
+                                          headers={"Retry-After": "10"})
+    return json_error(503, problem + " Nothing was changed; try again once it is back.")
+
+
 def _refuse_anonymous(request: web.Request) -> web.HTTPException:
     if _wants_html(request):
         if not request.config_dict[keys.CORE].owner.onboarded:
@@ -155,6 +177,9 @@ def _refuse_anonymous(request: web.Request) -> web.HTTPException:
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse anonymous requests to private routes, tokens outside the data API, and CSRF."""
+    core = request.config_dict[keys.CORE]
+    if not core.available and not _always_open(request):
+        raise _unavailable(request, core.problem or "")
     who = await _who(request)
     request[keys.IDENTITY] = who
     handler_fn = request.match_info.handler

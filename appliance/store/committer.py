@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar, cast
 
 from appliance.store.documents import Doc
 from appliance.store.errors import StoreError
+from appliance.store.waiters import EventWaiter, FutureWaiter, Waiter
 
 logger = logging.getLogger(__name__)
 
@@ -32,60 +33,8 @@ class Journal(Protocol):
     def documents(self) -> list[Doc]:
         """Return the documents in memory (called with lock held)."""
 
-    def compact(self, docs: list[Doc]) -> None:
-        """Write docs as the new snapshot, then empty the journal."""
-
-
-class Waiter:
-    """What a writer waits on until the committer settles its request."""
-
-    def settle(self, result: object, error: BaseException | None) -> None:
-        """Hand the outcome to the waiting writer."""
-        raise NotImplementedError
-
-
-class FutureWaiter(Waiter):
-    """A waiter for a coroutine: settles an asyncio future from the committer thread."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self.future: asyncio.Future[object] = loop.create_future()
-
-    def settle(self, result: object, error: BaseException | None) -> None:
-        """Hand the outcome to the waiting coroutine through its event loop."""
-        try:
-            self._loop.call_soon_threadsafe(self._set, result, error)
-        except RuntimeError:
-            logger.debug("a writer's event loop closed before its commit finished")
-
-    def _set(self, result: object, error: BaseException | None) -> None:
-        if self.future.done():
-            return
-        if error is not None:
-            self.future.set_exception(error)
-        else:
-            self.future.set_result(result)
-
-
-class EventWaiter(Waiter):
-    """A waiter for a thread: blocks on an event."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._result: object = None
-        self._error: BaseException | None = None
-
-    def settle(self, result: object, error: BaseException | None) -> None:
-        """Hand the outcome to the waiting thread."""
-        self._result, self._error = result, error
-        self._event.set()
-
-    def wait(self) -> object:
-        """Block until settled; return the result or raise the error."""
-        self._event.wait()
-        if self._error is not None:
-            raise self._error
-        return self._result
+    def compact(self, docs: list[Doc], *, strict: bool = False) -> None:
+        """Write docs as the new snapshot, then empty the journal (log failures unless strict)."""
 
 
 @dataclass
@@ -93,6 +42,7 @@ class _Append:
     journal: Journal
     data: bytes
     waiter: Waiter
+    revert: Callable[[], None]
 
 
 @dataclass
@@ -117,25 +67,23 @@ class Committer:
 
     def check_writable(self) -> None:
         """Raise StoreError if the store is closed, or refuses writes since one failed."""
-        refusal = self._refusal()
-        if refusal is not None:
-            raise StoreError(refusal)
-
-    def _refusal(self) -> str | None:
         if self._failure is not None:
-            return self._failure
+            raise StoreError(self._failure)
         if self._stopping:
-            return f"the store at {self._root} is closed"
-        return None
+            raise StoreError(f"the store at {self._root} is closed")
 
-    def append(self, journal: Journal, data: bytes, waiter: Waiter) -> None:
-        """Queue data for the journal; the waiter is settled after the fsync covering it."""
+    def append(
+        self, journal: Journal, data: bytes, waiter: Waiter, revert: Callable[[], None]
+    ) -> None:
+        """Queue data for the journal; the waiter is settled after the fsync covering it.
+
+        The change is already in memory: if it never reaches the disk, the
+        committer calls revert (with the journal's lock held) before failing
+        the waiter. Raises StoreError, queueing nothing, if writes are refused.
+        """
         with self._cond:
-            refusal = self._refusal()
-            if refusal is not None:
-                waiter.settle(None, StoreError(refusal))
-                return
-            self._queue.append(_Append(journal, data, waiter))
+            self.check_writable()
+            self._queue.append(_Append(journal, data, waiter, revert))
             self._cond.notify()
 
     def call(self, fn: Callable[[], T]) -> Awaitable[T]:
@@ -149,6 +97,10 @@ class Committer:
         waiter = EventWaiter()
         self._submit(_Call(fn, waiter))
         return cast(T, waiter.wait())
+
+    def compact(self, journal: Journal) -> Awaitable[None]:
+        """Fold the journal into its snapshot now, whatever its size."""
+        return self.call(lambda: self._compact(journal, strict=True))
 
     def stop(self) -> None:
         """Finish everything queued, then end the thread (blocks)."""
@@ -165,52 +117,59 @@ class Committer:
             self._cond.notify()
 
     def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._stopping:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                batch, self._queue = self._queue, []
-            self._process(batch)
-
-    def _process(self, batch: list[_Append | _Call]) -> None:
-        appends: list[_Append] = []
-        for item in batch:
-            if isinstance(item, _Append):
-                appends.append(item)
-                continue
-            self._flush(appends)
-            appends = []
-            try:
-                result = item.fn()
-            except BaseException as exc:  # the caller gets it, the thread goes on
-                item.waiter.settle(None, exc)
+        while (batch := self._next()) is not None:
+            if isinstance(batch, _Call):
+                try:
+                    result = batch.fn()
+                except BaseException as exc:  # the caller gets it; the thread goes on
+                    batch.waiter.settle(None, exc)
+                else:
+                    batch.waiter.settle(result, None)
             else:
-                item.waiter.settle(result, None)
-        self._flush(appends)
+                self._flush(batch)
+
+    def _next(self) -> list[_Append] | _Call | None:
+        """Take the next job, or every append queued before it: what is left is newer."""
+        with self._cond:
+            while not self._queue and not self._stopping:
+                self._cond.wait()
+            if not self._queue:
+                return None
+            first = self._queue[0]
+            if isinstance(first, _Call):
+                del self._queue[0]
+                return first
+            end = next((n for n, item in enumerate(self._queue) if isinstance(item, _Call)),
+                       len(self._queue))
+            batch = cast(list[_Append], self._queue[:end])
+            del self._queue[:end]
+            return batch
 
     def _flush(self, appends: list[_Append]) -> None:
         groups: dict[int, list[_Append]] = {}
         for item in appends:
             groups.setdefault(id(item.journal), []).append(item)
-        for items in groups.values():
+        ordered = list(groups.values())
+        for position, items in enumerate(ordered):
+            if not self._write(items):
+                self._abandon([item for group in ordered[position:] for item in group])
+                return
             journal = items[0].journal
-            if self._write(journal, items) and journal.compaction_due():
+            if journal.compaction_due():
                 self._compact(journal)
 
-    def _write(self, journal: Journal, items: list[_Append]) -> bool:
-        error: StoreError | None = None
-        if self._failure is None:
-            try:
-                journal.append(b"".join(item.data for item in items))
-            except Exception as exc:  # OSError, or a journal closed under us
-                self._fail(exc)
+    def _write(self, items: list[_Append]) -> bool:
+        """Append and fsync items' lines, then wake their writers; False if that failed."""
         if self._failure is not None:
-            error = StoreError(self._failure)
+            return False
+        try:
+            items[0].journal.append(b"".join(item.data for item in items))
+        except Exception as exc:  # OSError, or a journal closed under us
+            self._fail(exc)
+            return False
         for item in items:
-            item.waiter.settle(None, StoreError(str(error)) if error else None)
-        return error is None
+            item.waiter.settle(None, None)
+        return True
 
     def _fail(self, exc: Exception) -> None:
         reason = getattr(exc, "strerror", None) or str(exc)
@@ -222,7 +181,22 @@ class Committer:
             )
         logger.error("%s", self._failure)
 
-    def _compact(self, journal: Journal) -> None:
+    def _abandon(self, items: list[_Append]) -> None:
+        """Take back from memory, newest first, every change that won't reach the disk."""
+        with self._cond:
+            doomed = items + [i for i in self._queue if isinstance(i, _Append)]
+            self._queue = [i for i in self._queue if isinstance(i, _Call)]
+        by_journal: dict[int, list[_Append]] = {}
+        for item in doomed:
+            by_journal.setdefault(id(item.journal), []).append(item)
+        for group in by_journal.values():
+            with group[0].journal.lock:
+                for item in reversed(group):
+                    item.revert()
+        for item in doomed:
+            item.waiter.settle(None, StoreError(str(self._failure)))
+
+    def _compact(self, journal: Journal, *, strict: bool = False) -> None:
         # Lines queued but not yet written are already in memory: write them
         # first, so that the snapshot and the journal end at the same point.
         with journal.lock:
@@ -232,10 +206,15 @@ class Committer:
                 self._queue = [i for i in self._queue
                                if not (isinstance(i, _Append) and i.journal is journal)]
             docs = journal.documents()
-        if pending and not self._write(journal, pending):
+        if pending and not self._write(pending):
+            self._abandon(pending)
+            if strict:
+                raise StoreError(str(self._failure))
             return
         try:
-            journal.compact(docs)
+            journal.compact(docs, strict=strict)
         except Exception:
-            logger.exception("compacting a journal under %s failed; it will be "
-                             "retried as the journal grows", self._root)
+            if strict:
+                raise
+            logger.exception("folding a journal of %s into its snapshot failed; it "
+                             "will be tried again as the journal grows", self._root)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from appliance.store import snapshot
-from appliance.store.documents import Doc
+from appliance.store.documents import Doc, paused_gc
 from appliance.store.errors import StoreError
 from appliance.store.fileops import FileOps
 from appliance.store.journal import scan
@@ -43,6 +43,10 @@ class CollectionFolder:
 
     def open(self, version: int, migrations: Sequence[Migration]) -> dict[str, Doc]:
         """Create or load the collection at the declared version; return its documents."""
+        with paused_gc():
+            return self._open(version, migrations)
+
+    def _open(self, version: int, migrations: Sequence[Migration]) -> dict[str, Doc]:
         (self.path / (SNAPSHOT + ".tmp")).unlink(missing_ok=True)
         if not self._snapshot.exists():
             self._create(version)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Awaitable, Collection, Iterable, Mapping
 from typing import Any
 
-from appliance.store.committer import Committer, Journal, Waiter
+from appliance.store.committer import Committer, Journal
+from appliance.store.errors import StoreError
+from appliance.store.waiters import Waiter
 from appliance.store.documents import Doc, build, check_fields, check_id, next_rev
 from appliance.store.indexes import HashIndex
 from appliance.store.journal import del_line, put_line
@@ -37,6 +39,10 @@ class MemTable:
     def indexed(self) -> tuple[str, ...]:
         """The fields that have an index."""
         return tuple(self._indexes)
+
+    def compact(self) -> Awaitable[None]:
+        """Fold the journal into the snapshot now."""
+        return self._committer.compact(self._journal)
 
     def documents(self) -> list[Doc]:
         """Return every document (the stored objects, which are never changed in place)."""
@@ -69,16 +75,27 @@ class MemTable:
             waiter.settle(None, None)
             return
         self._committer.check_writable()
-        for doc_id, doc in changes:
-            old = self.docs.pop(doc_id, None) if doc is None else self.docs.get(doc_id)
-            if old is not None:
-                for index in self._indexes.values():
-                    index.remove(old)
-            if doc is not None:
-                self.docs[doc_id] = doc
-                for index in self._indexes.values():
-                    index.add(doc)
-        self._committer.append(self._journal, data, waiter)
+        undo = [(doc_id, self.docs.get(doc_id)) for doc_id, _ in changes]
+        self._apply(changes)
+        try:
+            self._committer.append(
+                self._journal, data, waiter, lambda: self._apply(undo[::-1])
+            )
+        except StoreError:
+            self._apply(undo[::-1])
+            raise
+
+    def _apply(self, changes: list[Change]) -> None:
+        with self.lock:
+            for doc_id, doc in changes:
+                old = self.docs.pop(doc_id, None) if doc is None else self.docs.get(doc_id)
+                if old is not None:
+                    for index in self._indexes.values():
+                        index.remove(old)
+                if doc is not None:
+                    self.docs[doc_id] = doc
+                    for index in self._indexes.values():
+                        index.add(doc)
 
     def matching(self, selector: Selector) -> list[Doc]:
         """Return the stored documents that match, through an index when one applies."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -11,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from appliance.store.documents import Doc
+from appliance.store.documents import Doc, parse_json
 from appliance.store.errors import StoreError
 from appliance.store.fileops import FileOps
 
@@ -44,12 +43,14 @@ def write(path: Path, docs: Sequence[Doc], version: int, ops: FileOps) -> int:
         os.lseek(fd, 0, os.SEEK_SET)
         ops.write_all(fd, json.dumps(header).encode().ljust(HEADER_SIZE - 1) + b"\n")
         ops.fsync(fd)
-    except BaseException:
         os.close(fd)
+        fd = -1
+        ops.replace(tmp, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
-    os.close(fd)
-    ops.replace(tmp, path)
     ops.fsync_dir(path.parent)
     return HEADER_SIZE + size
 
@@ -63,20 +64,12 @@ def read_version(path: Path) -> int:
 def read(path: Path) -> tuple[int, list[Doc]]:
     """Return the schema version and documents of a snapshot, checking its checksum."""
     with open(path, "rb") as f:
-        data = f.read()
-    header = _header(data[:HEADER_SIZE], path)
-    body = data[HEADER_SIZE:]
+        header = _header(f.read(HEADER_SIZE), path)
+        body = f.read()
     if len(body) != header["bytes"] or f"{zlib.crc32(body):08x}" != header["crc32"]:
         raise _damaged(path, "its checksum doesn't match its content")
-    # The collector would walk the growing heap again and again while a large
-    # array is parsed; doubling load time for nothing it could free.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        docs = json.loads(body)
-    finally:
-        if was_enabled:
-            gc.enable()
+    docs = parse_json(body)
+    del body
     if not isinstance(docs, list) or len(docs) != header["count"]:
         raise _damaged(path, "its document count doesn't match its header")
     return int(header["version"]), docs

@@ -12,7 +12,7 @@ from types import TracebackType
 from appliance.store.collection import Collection
 from appliance.store.committer import Committer
 from appliance.store.documents import check_doctype
-from appliance.store.errors import InvalidDoctype
+from appliance.store.errors import InvalidDoctype, StoreError
 from appliance.store.fileops import FileOps
 from appliance.store.folder import SNAPSHOT, CollectionFolder
 from appliance.store.lockfile import StoreLock
@@ -127,7 +127,16 @@ class Store:
         found = self._collections.get(doctype)
         if found is None:
             folder = CollectionFolder(self.root / doctype, self._ops, self._compact_at)
-            docs = folder.open(version, migrations)
+            try:
+                docs = folder.open(version, migrations)
+            except BaseException as exc:
+                folder.close()
+                if not isinstance(exc, OSError):
+                    raise
+                raise StoreError(
+                    f"can't open the collection {doctype} in {self.root}: {exc}; check "
+                    "the data disk (is it full, unplugged or read-only?)"
+                ) from exc
             mem = MemTable(docs, folder, self._committer)
             folder.documents = mem.documents
             found = self._collections[doctype] = Collection(doctype, mem)

@@ -9,7 +9,7 @@ from typing import Any
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
-from appliance.store.committer import EventWaiter
+from appliance.store.waiters import EventWaiter
 from appliance.store.documents import Doc, check_id, clone, new_id
 from appliance.store.memtable import MemTable
 

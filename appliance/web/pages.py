@@ -6,7 +6,8 @@ import logging
 from aiohttp import web
 
 from appliance import __version__, keys
-from appliance.auth.guard import SESSION_COOKIE, identity, public, set_session_cookie
+from appliance.auth.guard import (SESSION_COOKIE, always_open, identity, public,
+                                   set_session_cookie)
 from appliance.owner import LANGUAGES, OwnerError
 from appliance.web.forms import local_path, text
 from appliance.web.shell import LANG_COOKIE, render, request_language, translator
@@ -27,10 +28,12 @@ async def start_session(request: web.Request, target: str) -> web.HTTPException:
 
 
 @routes.get("/healthz")
-@public
+@always_open
 async def healthz(request: web.Request) -> web.Response:
-    """Say the daemon serves (used by the image's smoke test and monitors)."""
-    return web.json_response({"status": "ok", "version": __version__})
+    """Say the daemon serves, and whether the owner's data is in reach (for monitors)."""
+    core = request.config_dict[keys.CORE]
+    return web.json_response({"status": "ok", "version": __version__,
+                              "data": "ok" if core.available else "unavailable"})
 
 
 @routes.get("/")
@@ -45,7 +48,7 @@ async def welcome(request: web.Request) -> web.StreamResponse:
     """Show onboarding, only while the box has no owner."""
     if request.config_dict[keys.CORE].owner.onboarded:
         raise web.HTTPSeeOther("/")
-    return render("welcome.html", request, {"error": None, "name": "hearth"})
+    return render("welcome.html", request, {"error": None, "name": "hearth", "chosen": None})
 
 
 @routes.post("/welcome")
@@ -69,7 +72,8 @@ async def welcome_post(request: web.Request) -> web.StreamResponse:
         except OwnerError as exc:
             error = _(str(exc))
     if error:
-        return render("welcome.html", request, {"error": error, "name": name}, status=400)
+        return render("welcome.html", request, {"error": error, "name": name,
+                                                "chosen": language}, status=400)
     logger.info("the box %s is set up", core.owner.name)
     response = await start_session(request, "/")
     response.del_cookie(LANG_COOKIE, path="/")

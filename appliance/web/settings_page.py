@@ -10,8 +10,9 @@ from appliance import keys
 from appliance.auth.guard import identity
 from appliance.auth.tokens import Scope, ScopeError
 from appliance.owner import OwnerError
+from appliance.web.agents import describe_agent
 from appliance.web.forms import text
-from appliance.web.shell import LANG_COOKIE, render, translator
+from appliance.web.shell import LANG_COOKIE, ngettext_for, render, translator
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -21,7 +22,8 @@ def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Respo
     core = request.config_dict[keys.CORE]
     who = identity(request)
     context = {
-        "sessions": core.sessions.list(),
+        "sessions": [(session, *describe_agent(session.user_agent))
+                     for session in core.sessions.list()],
         "current_session": who.session.id if who and who.session else None,
         "tokens": core.tokens.list(),
         "message": None, "error": None, "new_token": None, "section": None,
@@ -75,8 +77,9 @@ async def settings_passphrase(request: web.Request) -> web.Response:
     who = identity(request)
     ended = await core.sessions.end_all(keep=who.session.id if who and who.session else None)
     logger.info("passphrase changed; %d other sessions ended", ended)
-    return _page(request, section="passphrase", message=_(
-        "Passphrase changed. %(count)d other sessions were signed out.", count=ended))
+    return _page(request, section="passphrase", message=ngettext_for(request)(
+        "Passphrase changed. %(count)d other browser was signed out.",
+        "Passphrase changed. %(count)d other browsers were signed out.", ended))
 
 
 @routes.post("/settings/sessions/end")

@@ -39,6 +39,15 @@ def translator(request: web.Request) -> Callable[..., str]:
     return _
 
 
+def ngettext_for(request: web.Request) -> Callable[..., str]:
+    """Return a plural-aware translator: ngettext(singular, plural, n, **params)."""
+    catalog = request.config_dict[keys.CATALOGS].get(request_language(request))
+
+    def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
+        return catalog.ngettext(singular, plural, n) % {"count": n, **params}
+    return ngettext
+
+
 def shell_context(request: web.Request) -> dict[str, Any]:
     """Return what every page's layout needs."""
     core = request.config_dict[keys.CORE]
@@ -54,6 +63,8 @@ def shell_context(request: web.Request) -> dict[str, Any]:
         "services": request.config_dict[keys.SERVICES],
         "unread": core.notifications.unread_count() if signed_in else 0,
         "path": request.path,
+        "path_qs": request.path_qs,
+        "ngettext": ngettext_for(request),
     }
 
 

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
@@ -19,10 +20,13 @@ CHROMIUM = "/usr/bin/chromium"
 # Without these Chromium keeps trying to reach Google's hosts, which it cannot here.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True,
-         "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
-                       "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"}
+# A phone as Playwright can fake one: a 390 px wide touch screen, Android's Chrome.
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+    "has_touch": True,
+    "user_agent": "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+                  "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+}
 
 
 class Box:
@@ -89,6 +93,7 @@ def chromium() -> Iterator[Browser]:
 
 
 NewContext = Callable[..., BrowserContext]
+"""Open another browser on the box: `new_context(locale="fr-FR", **PHONE)`."""
 
 
 @pytest.fixture
@@ -96,9 +101,9 @@ def new_context(chromium: Browser, box: Box) -> Iterator[NewContext]:
     """Open browsers (contexts with their own cookies) on the box; all closed afterwards."""
     opened: list[BrowserContext] = []
 
-    def open_context(**options: object) -> BrowserContext:
+    def open_context(**options: Any) -> BrowserContext:
         options.setdefault("locale", "en-US")
-        context = chromium.new_context(base_url=box.url, **options)  # type: ignore[arg-type]
+        context = chromium.new_context(base_url=box.url, **options)
         context.set_default_timeout(10_000)
         opened.append(context)
         return context

@@ -5,10 +5,10 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from tests.conftest import PASSPHRASE
-from tests.web.conftest import PHONE, Box, NewContext
+from tests.web.conftest import PHONE, NewContext
 
 pytestmark = pytest.mark.browser
 
@@ -180,45 +180,51 @@ def test_a_french_browser_is_welcomed_in_french(new_context: NewContext) -> None
 
 def _sideways_overflow(page: Page) -> str | None:
     """Say what sticks out past the right edge of the screen, if anything does."""
-    return page.evaluate("""() => {
+    found: str | None = page.evaluate("""() => {
         const width = window.innerWidth;
-        if (document.scrollingElement.scrollWidth <= width) return null;
+        const scrolled = document.scrollingElement.scrollWidth;
+        if (scrolled <= width) return null;
         const wide = [...document.querySelectorAll("body *")]
             .filter(el => el.getBoundingClientRect().right > width + 0.5)
             .map(el => el.tagName.toLowerCase() + (el.className ? "." + el.className : ""));
-        return `${document.scrollingElement.scrollWidth}px wide on a ${width}px screen: `
-            + wide.slice(0, 5).join(", ");
+        return `${scrolled}px wide on a ${width}px screen: ${wide.slice(0, 5).join(", ")}`;
     }""")
+    return found
 
 
 def _assert_fits_a_phone(page: Page, *buttons: str) -> None:
-    assert _sideways_overflow(page) is None, f"{page.url} scrolls sideways: " \
-        f"{_sideways_overflow(page)}"
+    """Assert the page never scrolls sideways and its main buttons take a thumb."""
+    overflow = _sideways_overflow(page)
+    assert overflow is None, f"{page.url} scrolls sideways: {overflow}"
     for name in buttons:
-        button = page.get_by_role("button", name=name, exact=True).first
-        box = button.bounding_box()
+        box = page.get_by_role("button", name=name, exact=True).first.bounding_box()
         assert box is not None and box["height"] >= 40, \
             f"{name!r} on {page.url} is {box and box['height']}px tall, too small for a thumb"
 
 
-def test_on_a_phone(new_context: NewContext, box: Box, tmp_path: Path) -> None:
+def test_on_a_phone_nothing_scrolls_sideways_and_buttons_fit_a_thumb(
+        new_context: NewContext, tmp_path: Path) -> None:
     page = new_context(**PHONE).new_page()
     page.goto("/")
     _assert_fits_a_phone(page, "Set up my Hearth")
     set_up_box(page)
     _assert_fits_a_phone(page)
-    tile = page.get_by_role("link", name=re.compile("Bookmarks")).bounding_box()
-    assert tile is not None and tile["height"] >= 40
+    tile = page.get_by_role("link", name=re.compile("Bookmarks"))
+    tile_box = tile.bounding_box()
+    assert tile_box is not None and tile_box["height"] >= 40
     page.screenshot(path=tmp_path / "phone-home.png", full_page=True)
 
-    page.get_by_role("link", name=re.compile("Bookmarks")).click()
+    tile.click()
     _assert_fits_a_phone(page, "Add")
 
     page.goto("/settings")
+    page.locator("#tokens summary").click()  # tokens sit under "Advanced"
     _assert_fits_a_phone(page, "Save", "Change passphrase", "Create token")
+    # French words are longer: the same page must still fit.
     page.get_by_label("Language").select_option("fr")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Paramètres")
+    page.locator("#tokens summary").click()
     _assert_fits_a_phone(page, "Enregistrer", "Changer la phrase secrète", "Créer un jeton")
     page.screenshot(path=tmp_path / "phone-settings-fr.png", full_page=True)
 
@@ -258,8 +264,17 @@ def test_bookmarks_from_adding_to_deleting(owner: Page) -> None:
         "That is not a web address (like https://example.org).")
 
     owner.goto("/apps/bookmarks/")
+    questions: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.dismiss() if len(questions) == 1 else dialog.accept()
+    owner.on("dialog", answer)
+    recipes.get_by_role("button", name="Delete").click()  # "Cancel": nothing is deleted
+    expect(owner.get_by_role("link", name="Grandma's recipes")).to_be_visible()
     recipes.get_by_role("button", name="Delete").click()
     expect(owner.get_by_role("link", name="Grandma's recipes")).to_have_count(0)
+    assert questions == ["Delete the bookmark Grandma's recipes?"] * 2
     expect(owner.get_by_role("link", name="Public services")).to_be_visible()
     owner.reload()
     expect(owner.get_by_role("link", name="Grandma's recipes")).to_have_count(0)
@@ -292,3 +307,23 @@ def test_changing_the_passphrase_signs_other_browsers_out(owner: Page,
 
     owner.reload()
     expect(owner.get_by_role("heading", level=1)).to_have_text("Settings")
+
+
+def test_switching_language_on_the_sign_in_page_keeps_where_you_were_going(
+        owner: Page) -> None:
+    sign_out(owner)
+    owner.goto("/settings")
+    owner.get_by_role("button", name="Français").click()
+    owner.get_by_label("Phrase secrète").fill(PASSPHRASE)
+    owner.get_by_role("button", name="Connexion").click()
+    expect(owner).to_have_url(re.compile(r"/settings$"), timeout=2_000)
+
+
+def test_onboarding_keeps_the_chosen_language_after_an_error(page: Page) -> None:
+    page.goto("/welcome")
+    page.get_by_label("Français").check()
+    page.get_by_label("Choose a passphrase").fill("motdepasse1")
+    page.get_by_label("Type it again").fill("motdepasse1")
+    page.get_by_role("button", name="Set up my Hearth").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.locator("input[name=language][value=fr]")).to_be_checked(timeout=2_000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
 
+from appliance import keys
 from tests.conftest import PASSPHRASE, browser, csrf_of, onboard, page_csrf
 
 
@@ -124,7 +125,7 @@ async def _passphrase_change_with(other: TestClient, phone: ClientSession) -> No
     resp = await other.post("/settings/passphrase", data={
         "_csrf": csrf, "current": PASSPHRASE, "new": "a brand new passphrase",
         "new2": "a brand new passphrase"})
-    assert resp.status == 200 and "1 other sessions were signed out" in await resp.text()
+    assert resp.status == 200 and "1 other browser was signed out" in await resp.text()
     assert (await phone.get("/settings", headers={"Accept": "text/html"})).url.path == "/login"
     assert (await other.get("/settings")).url.path == "/settings"
 
@@ -151,3 +152,21 @@ async def _end_session_of(owner: TestClient, phone: ClientSession) -> None:
     phone_id = page.split("PhoneBrowser/1.0")[1].split('name="id" value="')[1].split('"')[0]
     await owner.post("/settings/sessions/end", data={"_csrf": csrf_of(page), "id": phone_id})
     assert (await phone.get("/settings", headers={"Accept": "text/html"})).url.path == "/login"
+
+
+async def test_while_the_data_is_out_of_reach_pages_say_so_and_writes_wait(
+        owner: TestClient) -> None:
+    core = owner.app[keys.CORE]
+    csrf = await page_csrf(owner, "/settings")
+    data_dir = core.data_dir
+    await core.detach("Your data disk was unplugged. Plug it back in.")
+    page = await owner.get("/settings", headers={"Accept": "text/html"})
+    assert page.status == 503 and "Plug it back in" in await page.text()
+    write = await owner.post("/data/io.hearth.x.y/", json={"a": 1},
+                             headers={"X-CSRF-Token": csrf})
+    assert write.status == 503 and "Nothing was changed" in (await write.json())["error"]
+    health = await (await owner.get("/healthz")).json()
+    assert health["data"] == "unavailable"
+    await core.attach(data_dir)
+    assert (await owner.get("/settings")).status == 200  # the same session still works
+    assert (await (await owner.get("/healthz")).json())["data"] == "ok"

@@ -9,6 +9,12 @@
     el.dateTime = when.toISOString();
     el.textContent = format.format(when);
   }
+  // Forms that destroy something ask first, in the page's language.
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
   const meta = document.querySelector('meta[name="csrf-token"]');
   window.hearth = {
     csrf: meta ? meta.content : "",
