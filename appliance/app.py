@@ -14,12 +14,14 @@ from appliance import api, keys
 from appliance.auth.guard import guard
 from appliance.auth.throttle import LoginThrottle
 from appliance.core import Core, open_core
+from appliance.datadisk import MISSING, DataDisk
 from appliance.platform import Platform
+from appliance.platform.disks import Disk
 from appliance.platform.systemd import watchdog_loop
 from appliance.services import Service, ServiceContext, discover
 from appliance.settings import Settings
 from appliance.store import Collection
-from appliance.web import pages, settings_page
+from appliance.web import pages, settings_page, storage_page
 from appliance.web.i18n import Catalogs
 from appliance.web.shell import setup_templates
 
@@ -47,8 +49,19 @@ class _Collections(Mapping[str, Collection]):
 
 
 async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
-    services = app[keys.SERVICES]
-    core: Core = await open_core(app[keys.SETTINGS], services)
+    settings, services = app[keys.SETTINGS], app[keys.SERVICES]
+    platform = app[keys.PLATFORM]
+    datadisk = DataDisk(settings, platform.disks, platform.helper)
+    app[keys.DATADISK] = datadisk
+    data_dir, problem = await datadisk.locate()
+    if data_dir is None:
+        # The data disk is away: serve the page that says so from an empty standby
+        # store until it is back.
+        core: Core = await open_core(settings, services, data_dir=settings.system / "standby")
+        await core.detach(problem or MISSING)
+        logger.warning("the data disk is out of reach: %s", problem)
+    else:
+        core = await open_core(settings, services, data_dir=data_dir)
     app[keys.CORE] = core
     purged = await core.sessions.purge_expired()
     if purged:
@@ -57,6 +70,22 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await core.close()  # commits every acknowledged write before the process ends
+
+
+async def _disks_ctx(app: web.Application) -> AsyncIterator[None]:
+    datadisk, core = app[keys.DATADISK], app[keys.CORE]
+    pending: set[asyncio.Task[None]] = set()
+
+    def on_event(action: str, disk: Disk) -> None:
+        task = asyncio.create_task(datadisk.on_event(core, action, disk))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    watch = app[keys.PLATFORM].disks.watch(on_event)
+    yield
+    watch.close()
+    for task in list(pending):
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def _watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -90,17 +119,19 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
     app = web.Application(middlewares=[guard],
                           client_max_size=settings.max_body_kb * 1024)
     app[keys.SETTINGS] = settings
-    app[keys.PLATFORM] = platform if platform is not None else Platform()
+    app[keys.PLATFORM] = platform if platform is not None else Platform.for_settings(settings)
     app[keys.SERVICES] = tuple(services) if services is not None else discover()
     app[keys.THROTTLE] = LoginThrottle()
     app[keys.CATALOGS] = Catalogs()
     setup_templates(app, tuple(s.templates for s in app[keys.SERVICES] if s.templates))
     app.router.add_routes(pages.routes)
     app.router.add_routes(settings_page.routes)
+    app.router.add_routes(storage_page.routes)
     app.router.add_routes(api.routes)
     app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
     for service in app[keys.SERVICES]:
         _mount(app, service)
     app.cleanup_ctx.append(_core_ctx)
+    app.cleanup_ctx.append(_disks_ctx)
     app.cleanup_ctx.append(_watchdog_ctx)
     return app

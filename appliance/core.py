@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import time
+import uuid as uuids
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,7 @@ from appliance.owner import Owner
 from appliance.services import Service
 from appliance.settings import Settings
 from appliance.store import Collection, Store
+from appliance.store.fileops import FileOps
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +52,7 @@ class Core:
     tokens: Tokens
     notifications: Notifications
     problem: str | None = None
+    readable: bool = False  # while detached, may the last state still be read (a move)?
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -59,9 +64,14 @@ class Core:
         """Return the doctypes no data API request or token may reach."""
         return {d.name for d in self.doctypes.values() if d.private}
 
-    async def detach(self, problem: str) -> None:
-        """Stop using the data folder (disk gone, or moving); say why to the owner."""
+    async def detach(self, problem: str, *, readable: bool = False) -> None:
+        """Stop writing to the data folder (disk gone, or moving); say why to the owner.
+
+        With `readable`, pages may still show the last state (kept in memory) while
+        every write is refused: that is how a move keeps its progress bar visible.
+        """
         async with self._lock:
+            self.readable = readable
             if self.problem is not None:
                 self.problem = problem
                 return
@@ -90,10 +100,26 @@ class Core:
                 self.problem = "closed"
 
 
+def write_identity(data_dir: Path) -> None:
+    """Give a data folder its disk.json identity if it has none (blocking)."""
+    identity = data_dir / "disk.json"
+    if identity.exists():
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    temp = identity.with_suffix(".tmp")
+    temp.write_text(json.dumps({"instance": uuids.uuid4().hex, "format": 1,
+                                "created": time.time()}))
+    with temp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(temp, identity)
+    FileOps().fsync_dir(data_dir)
+
+
 def prepare_folders(settings: Settings, data_dir: Path) -> None:
     """Create the data folder layout, keeping the system folder private."""
     for path in (data_dir, data_dir / "files", data_dir / "store"):
         path.mkdir(parents=True, exist_ok=True)
+    write_identity(data_dir)
     settings.system.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.system, 0o700)
 

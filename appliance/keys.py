@@ -7,6 +7,7 @@ from aiohttp import web
 
 from appliance.auth.throttle import LoginThrottle
 from appliance.core import Core
+from appliance.datadisk import DataDisk
 from appliance.platform import Platform
 from appliance.services import Service
 from appliance.settings import Settings
@@ -18,6 +19,7 @@ SERVICES: web.AppKey[tuple[Service, ...]] = web.AppKey("services", tuple)
 CORE = web.AppKey("core", Core)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 CATALOGS = web.AppKey("catalogs", Catalogs)
+DATADISK = web.AppKey("datadisk", DataDisk)
 
 
 

@@ -46,6 +46,9 @@ class Settings:
     system_dir: Path | None = _setting(
         "Folder for the box's own secrets and state (keyring, TLS keys); "
         "defaults to DATA/system.", None, flag="DIR")
+    helper_socket: Path | None = _setting(
+        "Socket of the privileged disk helper (hearth-helper.socket); leave unset on a "
+        "developer's machine, where the data stays in its folder.", None, flag="PATH")
     max_body_kb: int = _setting("Largest JSON body the data API accepts, in KiB.", 1024,
                                 flag="KIB", low=1, high=1024 * 1024)
     session_days: int = _setting("Days a login stays valid without being used.", 30,

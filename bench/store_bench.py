@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import random
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -172,8 +171,10 @@ def probe(folder: Path) -> None:
             await store.collection(DOCTYPE, indexes=("account",))
             return time.perf_counter() - started
     seconds = asyncio.run(run())
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "rss_mib": rss}))
+    # VmHWM, not ru_maxrss: the latter keeps the parent's peak across exec.
+    status = Path("/proc/self/status").read_text()
+    peak_kib = int(status.split("VmHWM:")[1].split()[0])
+    print(json.dumps({"seconds": seconds, "rss_mib": peak_kib / 1024}))
 
 
 # -- report ------------------------------------------------------------------------

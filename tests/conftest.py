@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from appliance.app import create_app
 from appliance.platform import Platform
+from appliance.platform.disks import FakeDisks
 from appliance.platform.systemd import NullNotifier
 from appliance.services import Service
 from appliance.settings import Settings
@@ -36,7 +37,8 @@ def settings(tmp_path: Path) -> Settings:
 async def start_client(settings: Settings, services: Sequence[Service] | None = None
                        ) -> TestClient:
     """Start the real app on a loopback port and return a client with its own cookies."""
-    app = create_app(settings, platform=Platform(notifier=NullNotifier()), services=services)
+    platform = Platform(notifier=NullNotifier(), disks=FakeDisks())
+    app = create_app(settings, platform=platform, services=services)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return client

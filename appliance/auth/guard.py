@@ -146,7 +146,8 @@ async def _who(request: web.Request) -> Identity | None:
     if cookie:
         session = core.sessions.lookup(cookie)
         if session is not None:
-            await core.sessions.touch(session)
+            if core.available:
+                await core.sessions.touch(session)
             return Identity(session=session)
     return None
 
@@ -178,7 +179,8 @@ def _refuse_anonymous(request: web.Request) -> web.HTTPException:
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse anonymous requests to private routes, tokens outside the data API, and CSRF."""
     core = request.config_dict[keys.CORE]
-    if not core.available and not _always_open(request):
+    if not core.available and not _always_open(request) and \
+            not (core.readable and request.method in _SAFE):
         raise _unavailable(request, core.problem or "")
     who = await _who(request)
     request[keys.IDENTITY] = who

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from appliance.platform.disks import Disks, UdevDisks
+from appliance.platform.helper_client import HelperClient
 from appliance.platform.systemd import Notifier, SystemdNotifier
+from appliance.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -11,3 +14,11 @@ class Platform:
     """The hardware and system adapters the daemon talks to."""
 
     notifier: Notifier = field(default_factory=SystemdNotifier.from_environ)
+    disks: Disks = field(default_factory=UdevDisks)
+    helper: HelperClient | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Platform:
+        """Return the real adapters, with the disk helper the settings name."""
+        helper = HelperClient(settings.helper_socket) if settings.helper_socket else None
+        return cls(helper=helper)

@@ -84,11 +84,12 @@ class BoxCertificates:
         if now < EARLIEST_CLOCK:
             raise TlsError(f"the clock says {now:%Y-%m-%d}; certificates are issued once the "
                            "box has the right time (check that it can reach a time server)")
-        hostname = _hostname(name)
+        label = _label(name)
+        hostname = f"{label}.{PERMITTED_DNS}"
         ips = covered_addresses(addresses)
         with self._lock:
             self._prepare_folder()
-            authority = self._authority(name, now)
+            authority = self._authority(label, now)
             reason = self._stale(authority, hostname, ips, now)
             if reason is None:
                 return False
@@ -197,7 +198,7 @@ class BoxCertificates:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
             os.fchmod(fd, mode)  # the umask may have narrowed a certificate's mode
-            self._ops.write_all(fd, data)
+            self._ops.write_all(fd, data, 0)
             self._ops.fsync(fd)
             os.close(fd)
             fd = -1
@@ -232,30 +233,32 @@ async def renew_loop(certs: BoxCertificates, name_fn: Callable[[], str],
                      addresses_fn: Callable[[], Sequence[str]],
                      on_change: Callable[[], Awaitable[None] | None], *,
                      every: float = 12 * 3600, retry: float = 900) -> None:
-    """Re-check the certificate every `every` seconds and call on_change() when it was re-issued.
+    """Check the certificate now and every `every` seconds; call on_change() after a re-issue.
 
-    name_fn and addresses_fn run in a worker thread with ensure(); after a failure
-    (say, a clock not yet set) the check is retried every `retry` seconds.
+    name_fn and addresses_fn run in a worker thread with ensure(). After a failure
+    (say, a clock not yet set, or on_change() raising) the check is retried every
+    `retry` seconds; each outage is logged once.
     """
     failing = unloaded = False
     while True:
-        await asyncio.sleep(retry if failing else every)
         try:
             changed = await asyncio.to_thread(lambda: certs.ensure(name_fn(), addresses_fn()))
             unloaded = unloaded or changed
-            if unloaded:  # a failed on_change() is retried: the new cert is not served yet
+            if unloaded:  # until on_change() succeeds, the new certificate is not served
                 outcome = on_change()
                 if inspect.isawaitable(outcome):
                     await outcome
                 unloaded = False
         except Exception as error:
             if not failing:
-                logger.error("could not renew the HTTPS certificate: %s", error)
+                logger.error("could not renew the HTTPS certificate (retrying every %.0f s): %s",
+                             retry, error)
             failing = True
-            continue
-        if failing:
-            logger.info("the HTTPS certificate is in order again")
-        failing = False
+        else:
+            if failing:
+                logger.info("the HTTPS certificate is in order again")
+            failing = False
+        await asyncio.sleep(retry if failing else every)
 
 
 def ca_certificate(key: ec.EllipticCurvePrivateKey, name: str, now: datetime) -> x509.Certificate:
@@ -319,12 +322,12 @@ def covered_addresses(addresses: Iterable[str]) -> list[HostAddress]:
     return sorted(covered, key=lambda ip: (ip.version, int(ip)))
 
 
-def _hostname(name: str) -> str:
+def _label(name: str) -> str:
     label = name.lower()
     if not _LABEL.fullmatch(label):
         raise ValueError(f"{name!r} is not a box name: use 1 to 63 letters, digits or "
                          "hyphens, without '.local'")
-    return f"{label}.{PERMITTED_DNS}"
+    return label
 
 
 def _builder(issuer: x509.Name, subject: x509.Name, public: ec.EllipticCurvePublicKey,

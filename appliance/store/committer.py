@@ -12,7 +12,7 @@ from typing import Protocol, TypeVar, cast
 
 from appliance.store.documents import Doc
 from appliance.store.errors import StoreError
-from appliance.store.waiters import EventWaiter, FutureWaiter, Waiter
+from appliance.store.waiters import EventWaiter, FutureWaiter, Waiter, wake
 
 logger = logging.getLogger(__name__)
 
@@ -167,8 +167,7 @@ class Committer:
         except Exception as exc:  # OSError, or a journal closed under us
             self._fail(exc)
             return False
-        for item in items:
-            item.waiter.settle(None, None)
+        wake((item.waiter for item in items), None)
         return True
 
     def _fail(self, exc: Exception) -> None:
@@ -193,8 +192,7 @@ class Committer:
             with group[0].journal.lock:
                 for item in reversed(group):
                     item.revert()
-        for item in doomed:
-            item.waiter.settle(None, StoreError(str(self._failure)))
+        wake((item.waiter for item in doomed), self._failure)
 
     def _compact(self, journal: Journal, *, strict: bool = False) -> None:
         # Lines queued but not yet written are already in memory: write them

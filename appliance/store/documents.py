@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterator, Mapping
@@ -56,7 +57,7 @@ def is_rev(rev: object) -> bool:
 def next_rev(previous: str | None) -> str:
     """Return a fresh revision that follows the given one (or the first one)."""
     number = int(previous.split("-", 1)[0]) if previous else 0
-    return f"{number + 1}-{uuid.uuid4().hex}"
+    return f"{number + 1}-{os.urandom(16).hex()}"
 
 
 def new_id() -> str:

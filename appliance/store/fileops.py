@@ -10,22 +10,24 @@ from pathlib import Path
 
 @dataclass
 class FileOps:
-    """Write, fsync and rename; the store uses nothing else to change files."""
+    """Positioned write, data sync and rename; the store changes files with nothing else."""
 
-    write: Callable[[int, bytes], int] = os.write
-    fsync: Callable[[int], None] = os.fsync
+    write: Callable[[int, bytes, int], int] = os.pwrite
+    # fdatasync: a journal overwrites blocks it allocated beforehand, so its size
+    # and block map don't change and there is no metadata to wait for.
+    fsync: Callable[[int], None] = os.fdatasync
     replace: Callable[[Path, Path], None] = os.replace
 
-    def write_all(self, fd: int, data: bytes) -> None:
-        """Write all of data to fd, looping over short writes."""
+    def write_all(self, fd: int, data: bytes, offset: int) -> None:
+        """Write all of data at offset, looping over short writes."""
         while data:
-            written = self.write(fd, data)
-            data = data[written:]
+            written = self.write(fd, data, offset)
+            data, offset = data[written:], offset + written
 
     def fsync_dir(self, path: Path) -> None:
         """Make the entries of a folder (new or renamed files) durable."""
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            self.fsync(fd)
+            os.fsync(fd)
         finally:
             os.close(fd)

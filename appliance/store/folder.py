@@ -20,6 +20,9 @@ logger = logging.getLogger(__name__)
 
 SNAPSHOT = "snapshot.json"
 JOURNAL = "journal.log"
+# The journal is grown by this much at a time, zero-filled, so that an append
+# overwrites allocated blocks and its fdatasync has no metadata to commit.
+GROW_BY = 512 * 1024
 
 
 class CollectionFolder:
@@ -33,7 +36,8 @@ class CollectionFolder:
         self._ops = ops
         self._compact_at = compact_at
         self._fd = -1
-        self._journal_size = 0
+        self._journal_size = 0  # where the next line goes; zeros follow, up to _allocated
+        self._allocated = 0
         self._snapshot_size = 0
         self._retry_at = 0
 
@@ -61,7 +65,7 @@ class CollectionFolder:
         self._snapshot_size = self._snapshot.stat().st_size
         docs = {doc["_id"]: doc for doc in listed}
         del listed
-        self._fd = os.open(self.path / JOURNAL, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        self._fd = os.open(self.path / JOURNAL, os.O_RDWR | os.O_CREAT, 0o600)
         self._replay(docs)
         if stored < version:
             if self._journal_size:
@@ -89,18 +93,19 @@ class CollectionFolder:
         found = scan(data)
         for entry in found.entries:
             entry.apply(docs)
-        self._journal_size = found.valid_end
-        if found.valid_end < len(data):
+        self._journal_size = self._allocated = found.valid_end
+        torn = data[found.valid_end:].strip(b"\0")
+        if torn:
             logger.warning(
                 "%s/%s ended with %d bytes of an unfinished write (from a crash or power "
                 "loss); they were never acknowledged and are cut off",
-                self.path.name, JOURNAL, len(data) - found.valid_end,
+                self.path.name, JOURNAL, len(torn),
             )
-            os.ftruncate(self._fd, found.valid_end)
-            self._ops.fsync(self._fd)
-        else:
-            # A new journal's folder entry must be durable before anything is acknowledged.
-            self._ops.fsync_dir(self.path)
+        # Cut before anything is appended: the zeros of a new extent come later.
+        os.ftruncate(self._fd, found.valid_end)
+        self._ops.fsync(self._fd)
+        # A new journal's folder entry must be durable before anything is acknowledged.
+        self._ops.fsync_dir(self.path)
         if found.skipped:
             kept = self.path / f"journal.damaged-{int(time.time())}.log"
             kept.write_bytes(data)
@@ -115,9 +120,14 @@ class CollectionFolder:
 
     def append(self, data: bytes) -> None:
         """Write data at the end of the journal and fsync it."""
-        self._ops.write_all(self._fd, data)
+        end = self._journal_size + len(data)
+        if end > self._allocated:
+            grown = (end // GROW_BY + 1) * GROW_BY
+            self._ops.write_all(self._fd, bytes(grown - self._allocated), self._allocated)
+            self._allocated = grown
+        self._ops.write_all(self._fd, data, self._journal_size)
         self._ops.fsync(self._fd)
-        self._journal_size += len(data)
+        self._journal_size = end
 
     def compaction_due(self) -> bool:
         """Tell whether the journal has outgrown both its threshold and the snapshot."""
@@ -129,6 +139,7 @@ class CollectionFolder:
         try:
             self._snapshot_size = snapshot.write(self._snapshot, docs, self.version, self._ops)
             os.ftruncate(self._fd, 0)
+            self._journal_size = self._allocated = 0
             self._ops.fsync(self._fd)
         except OSError as exc:
             if strict:
@@ -140,7 +151,6 @@ class CollectionFolder:
                 "on the data disk", self.path.name, exc,
             )
             return
-        self._journal_size = 0
         self._retry_at = 0
 
     def close(self) -> None:

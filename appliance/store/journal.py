@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterator
-from typing import NamedTuple
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from appliance.store.documents import Doc, check_id, parse_json
 
@@ -53,14 +53,6 @@ def _frame(payload: str) -> bytes:
     return b"%08x %s\n" % (zlib.crc32(data), data)
 
 
-def decode(line: bytes) -> Entry | None:
-    """Return the record of one line (without its newline), or None if it is damaged."""
-    payload = _checked(line)
-    if payload is None:
-        return None
-    return _entry(_loads_or_none(payload))
-
-
 def _checked(line: bytes) -> bytes | None:
     payload = line[9:]
     try:
@@ -71,13 +63,12 @@ def _checked(line: bytes) -> bytes | None:
     return None
 
 
-def _entry(record: object) -> Entry | None:
+def _entry(record: Any) -> Entry | None:
     try:
-        if record["op"] == PUT and isinstance(record["doc"], dict):  # type: ignore[index]
-            doc: Doc = record["doc"]  # type: ignore[index]
-            return Entry(PUT, check_id(doc["_id"]), doc)
-        if record["op"] == DEL:  # type: ignore[index]
-            return Entry(DEL, check_id(record["id"]))  # type: ignore[index]
+        if record["op"] == PUT and type(record["doc"]) is dict:
+            return Entry(PUT, check_id(record["doc"]["_id"]), record["doc"])
+        if record["op"] == DEL:
+            return Entry(DEL, check_id(record["id"]))
     except (ValueError, KeyError, TypeError):
         return None
     return None
@@ -109,9 +100,12 @@ def scan(data: bytes) -> Scan:
 def _parse(payloads: list[bytes]) -> Iterator[object]:
     """Parse many JSON payloads in one call (much faster), or one by one if one is bad."""
     try:
-        return iter(parse_json(b"[" + b",".join(payloads) + b"]"))
+        parsed = parse_json(b"[" + b",".join(payloads) + b"]")
+        if len(parsed) == len(payloads):
+            return iter(parsed)
     except ValueError:
-        return map(_loads_or_none, payloads)
+        pass
+    return map(_loads_or_none, payloads)
 
 
 def _loads_or_none(payload: bytes) -> object:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Awaitable, Collection, Iterable, Mapping
 from typing import Any
 
 from appliance.store.committer import Committer, Journal
-from appliance.store.errors import StoreError
-from appliance.store.waiters import Waiter
 from appliance.store.documents import Doc, build, check_fields, check_id, next_rev
+from appliance.store.errors import StoreError
 from appliance.store.indexes import HashIndex
 from appliance.store.journal import del_line, put_line
 from appliance.store.selector import Selector
+from appliance.store.waiters import Waiter
 
 Change = tuple[str, Doc | None]
 
@@ -49,7 +48,9 @@ class MemTable:
         with self.lock:
             return list(self.docs.values())
 
-    def stage(self, changes: Iterable[tuple[str, Mapping[str, Any] | None]]) -> tuple[list[Change], bytes]:
+    def stage(
+        self, changes: Iterable[tuple[str, Mapping[str, Any] | None]]
+    ) -> tuple[list[Change], bytes]:
         """Give new revisions to changed documents; return them and their journal lines.
 
         Call with the lock held, so that the revisions follow the current ones.

@@ -164,17 +164,23 @@ class SortOrder:
         if sort is None:
             return
         if not isinstance(sort, list):
-            raise InvalidSelector(f'sort must be a list like [{{"date": "desc"}}], not {sort!r}')
+            raise InvalidSelector(
+                f'sort must be a list like [{{"date": "desc"}}], not {sort!r}'
+            )
         for item in sort:
             if isinstance(item, str):
                 self.keys.append((item.split("."), False))
             elif isinstance(item, dict) and len(item) == 1:
                 ((field, direction),) = item.items()
                 if direction not in ("asc", "desc"):
-                    raise InvalidSelector(f'sort direction must be "asc" or "desc", not {direction!r}')
+                    raise InvalidSelector(
+                        f'sort direction must be "asc" or "desc", not {direction!r}'
+                    )
                 self.keys.append((field.split("."), direction == "desc"))
             else:
-                raise InvalidSelector(f'a sort item is a field name or {{"field": "asc"|"desc"}}, not {item!r}')
+                raise InvalidSelector(
+                    f'a sort item is a field name or {{"field": "asc"|"desc"}}, not {item!r}'
+                )
 
     def page(self, docs: list[Doc], skip: int, limit: int | None) -> list[Doc]:
         """Return docs in this order, without the first skip, at most limit of them."""
@@ -192,7 +198,7 @@ def _by_id(doc: Doc) -> str:
 
 
 def collate(value: Any) -> tuple[Any, ...]:
-    """Return a key ordering any JSON values: missing/null, booleans, numbers, strings, arrays, objects."""
+    """Return a key that orders JSON values: null, booleans, numbers, strings, arrays, objects."""
     if value is MISSING or value is None:
         return (0, 0)
     if type(value) is bool:

@@ -26,22 +26,20 @@ def write(path: Path, docs: Sequence[Doc], version: int, ops: FileOps) -> int:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        ops.write_all(fd, b" " * HEADER_SIZE)
         crc, size = 0, 0
         for start in range(0, len(docs), _CHUNK):
             text = json.dumps(
                 docs[start : start + _CHUNK], ensure_ascii=False, separators=(",", ":")
             )[1:-1]
             piece = ("[" if start == 0 else ",").encode() + text.encode("utf-8")
+            ops.write_all(fd, piece, HEADER_SIZE + size)
             crc, size = zlib.crc32(piece, crc), size + len(piece)
-            ops.write_all(fd, piece)
         tail = b"]\n" if docs else b"[]\n"
+        ops.write_all(fd, tail, HEADER_SIZE + size)
         crc, size = zlib.crc32(tail, crc), size + len(tail)
-        ops.write_all(fd, tail)
         header = {"format": FORMAT, "version": version, "count": len(docs),
                   "bytes": size, "crc32": f"{crc:08x}"}
-        os.lseek(fd, 0, os.SEEK_SET)
-        ops.write_all(fd, json.dumps(header).encode().ljust(HEADER_SIZE - 1) + b"\n")
+        ops.write_all(fd, json.dumps(header).encode().ljust(HEADER_SIZE - 1) + b"\n", 0)
         ops.fsync(fd)
         os.close(fd)
         fd = -1

@@ -34,6 +34,7 @@ class Store:
         self._compact_at = compact_at
         self._committer = Committer(root)
         self._collections: dict[str, Collection] = {}
+        self._on_disk = _doctypes_in(root)  # only this store adds any while it is open
         self._folders: dict[str, CollectionFolder] = {}
         self._closed = False
 
@@ -69,14 +70,7 @@ class Store:
 
     def doctypes(self) -> list[str]:
         """Return the doctypes that have a collection on disk or open."""
-        found = set(self._collections)
-        for entry in self.root.iterdir():
-            try:
-                if (entry / SNAPSHOT).is_file():
-                    found.add(check_doctype(entry.name))
-            except InvalidDoctype:
-                continue
-        return sorted(found)
+        return sorted(self._on_disk.union(self._collections))
 
     async def close(self) -> None:
         """Wait for pending commits, stop the committer and release the folder."""
@@ -154,3 +148,15 @@ class Store:
     def _close_folders(self) -> None:
         for folder in self._folders.values():
             folder.close()
+
+
+def _doctypes_in(root: Path) -> set[str]:
+    """Return the names of the collection folders in a store folder."""
+    found = set()
+    for entry in root.iterdir():
+        try:
+            if (entry / SNAPSHOT).is_file():
+                found.add(check_doctype(entry.name))
+        except InvalidDoctype:
+            continue
+    return found

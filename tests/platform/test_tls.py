@@ -8,7 +8,7 @@ import os
 import ssl
 import stat
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -92,14 +92,15 @@ async def https(certs: BoxCertificates) -> AsyncIterator[tuple[int, LiveContext]
         await runner.cleanup()
 
 
-async def peer_certificate(port: int, context: ssl.SSLContext) -> x509.Certificate:
-    """Connect to the box as <name>.local and return the certificate it presented."""
+async def handshake(port: int, context: ssl.SSLContext) -> tuple[x509.Certificate, str]:
+    """Connect to the box as <name>.local; return the certificate it presented and the TLS version."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context,
                                                    server_hostname=f"{NAME}.local")
-    der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+    ssl_object = writer.get_extra_info("ssl_object")
+    der, version = ssl_object.getpeercert(binary_form=True), ssl_object.version()
     writer.close()
     await writer.wait_closed()
-    return x509.load_der_x509_certificate(der)
+    return x509.load_der_x509_certificate(der), version
 
 
 def test_keys_are_private_to_the_daemon(folder: Path) -> None:
@@ -122,8 +123,8 @@ async def test_a_device_that_trusts_the_ca_connects(
         async with session.get(f"https://127.0.0.1:{port}/", ssl=trusting(folder),
                                server_hostname=f"{NAME}.local") as response:
             assert await response.text() == "hello from the box"
-            ssl_object = response.connection.transport.get_extra_info("ssl_object")  # type: ignore[union-attr]
-            assert ssl_object.version() in ("TLSv1.2", "TLSv1.3")
+    _, version = await handshake(port, trusting(folder))
+    assert version in ("TLSv1.2", "TLSv1.3")
 
 
 @pytest.mark.parametrize("hostname", ["other.local", "hearth.example.com"])
@@ -303,30 +304,51 @@ async def test_a_renewed_certificate_is_served_without_restarting(
         certs: BoxCertificates, folder: Path, https: tuple[int, LiveContext]) -> None:
     """After swap(), new connections get the new certificate from the same listening site."""
     port, live = https
-    first = await peer_certificate(port, trusting(folder))
+    first, _ = await handshake(port, trusting(folder))
     assert await asyncio.to_thread(certs.ensure, NAME, [*ADDRESSES, "10.0.0.9"])
     live.swap(await asyncio.to_thread(certs.ssl_context))
-    second = await peer_certificate(port, trusting(folder))
+    second, _ = await handshake(port, trusting(folder))
     assert first.serial_number != second.serial_number
     assert second == server_cert(folder)
 
 
-async def test_renew_loop_reissues_and_reports_once_per_failure(
-        certs: BoxCertificates, folder: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """The loop retries after errors, logs each outage once and calls on_change on re-issue."""
-    caplog.set_level(logging.INFO, logger="appliance.platform.tls")
-    names = iter(["bad name"] * 3 + ["attic"])
-    changed = asyncio.Event()
-    task = asyncio.create_task(renew_loop(
-        certs, lambda: next(names, "attic"), lambda: ADDRESSES, changed.set,
-        every=0.01, retry=0.01))
+async def run_renewals(certs: BoxCertificates, name_fn: Callable[[], str],
+                       on_change: Callable[[], Awaitable[None] | None],
+                       done: asyncio.Event) -> None:
+    """Run renew_loop (checks hourly, retries at once) until `done` is set."""
+    task = asyncio.create_task(renew_loop(certs, name_fn, lambda: ADDRESSES, on_change,
+                                          every=3600, retry=0.01))
     try:
-        await asyncio.wait_for(changed.wait(), 10)
+        await asyncio.wait_for(done.wait(), 10)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_renew_loop_reissues_and_reports_once_per_failure(
+        certs: BoxCertificates, folder: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The loop checks at once, retries after errors, logs each outage once, reports re-issues."""
+    caplog.set_level(logging.INFO, logger="appliance.platform.tls")
+    names = iter(["bad name"] * 3 + ["attic"])
+    changed = asyncio.Event()
+    await run_renewals(certs, lambda: next(names, "attic"), changed.set, changed)
     assert "attic.local" in sans(server_cert(folder))
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "not a box name" in errors[0].getMessage()
     assert "in order again" in caplog.text
+
+
+async def test_renew_loop_retries_a_failed_reload(certs: BoxCertificates) -> None:
+    """When on_change() fails, it is called again: the new certificate must get served."""
+    calls: list[int] = []
+    served = asyncio.Event()
+
+    async def reload() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise TlsError("could not load")
+        served.set()
+
+    await run_renewals(certs, lambda: "attic", reload, served)
+    assert len(calls) == 2

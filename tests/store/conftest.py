@@ -25,20 +25,22 @@ class SpyOps(FileOps):
         self.fsync_delay = 0.0
         self._lock = threading.Lock()
 
-    def _write(self, fd: int, data: bytes) -> int:
+    def _write(self, fd: int, data: bytes, offset: int) -> int:
         if self.fail_write is not None:
             raise self.fail_write
-        return os.write(fd, data)
+        return os.pwrite(fd, data, offset)
 
     def _fsync(self, fd: int) -> None:
         if self.fail_fsync is not None:
             raise self.fail_fsync
         if self.fsync_delay:
             threading.Event().wait(self.fsync_delay)
-        os.fsync(fd)
+        os.fdatasync(fd)
+        # What is on disk now: up to the zeros a journal is grown with.
+        content = Path(f"/proc/self/fd/{fd}").read_bytes().rstrip(b"\0")
         with self._lock:
             self.fsyncs += 1
-            self.durable[os.fstat(fd).st_ino] = os.fstat(fd).st_size
+            self.durable[os.fstat(fd).st_ino] = len(content)
 
     def _replace(self, src: Path, dst: Path) -> None:
         if self.fail_replace is not None:

@@ -97,7 +97,8 @@ async def test_failing_migration_changes_nothing_and_can_be_fixed(root: Path) ->
             raise KeyError("nickname")
         return doc
     async with await Store.open(root) as store:
-        with pytest.raises(StoreError, match="from version 1 to 2 failed.*nickname.*still at version 0"):
+        with pytest.raises(StoreError,
+                           match="from version 1 to 2 failed.*nickname.*still at version 0"):
             await store.collection(DOCTYPE, version=2, migrations=[split_name, broken])
     assert header(root)["version"] == 0
     async with await Store.open(root) as store:

@@ -18,8 +18,13 @@ def journal_of(root: Path) -> Path:
     return root / DOCTYPE / JOURNAL
 
 
+def lines_of(root: Path) -> bytes:
+    """Return the journal's lines, without the zeros it is grown with."""
+    return journal_of(root).read_bytes().rstrip(b"\0")
+
+
 async def write_docs(root: Path, count: int, **options: object) -> list[dict[str, object]]:
-    async with await Store.open(root, **options) as store:  # type: ignore[arg-type]
+    async with await Store.open(root, **options) as store:
         coll = await store.collection(DOCTYPE)
         return [await coll.create({"n": i, "text": "é" * i}) for i in range(count)]
 
@@ -37,29 +42,38 @@ async def stored(root: Path) -> dict[str, dict[str, object]]:
 ])
 async def test_torn_tail_is_cut_and_new_writes_append_cleanly(root: Path, tail: bytes) -> None:
     acked = await write_docs(root, 20)
-    clean_size = journal_of(root).stat().st_size
-    with journal_of(root).open("ab") as f:
-        f.write(tail)
+    clean = lines_of(root)
+    journal_of(root).write_bytes(clean + tail)  # the crash hit the next append
     async with await Store.open(root) as store:
         coll = await store.collection(DOCTYPE)
-        assert journal_of(root).stat().st_size == clean_size  # cut before any append
-        assert sorted(coll.all(), key=lambda d: d["n"]) == acked  # type: ignore[arg-type, return-value]
+        assert journal_of(root).read_bytes() == clean  # cut before any append
+        assert sorted(coll.all(), key=lambda d: d["n"]) == acked
         later = await coll.create({"n": 99})
     data = journal_of(root).read_bytes()
-    assert scan(data).valid_end == len(data)
+    assert scan(data).valid_end == len(lines_of(root)) > len(clean)
     assert (await stored(root))[later["_id"]] == later
+
+
+async def test_clean_restart_cuts_nothing_and_says_nothing(
+    root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    acked = await write_docs(root, 3)
+    assert journal_of(root).stat().st_size > len(lines_of(root))  # grown ahead, with zeros
+    with caplog.at_level(logging.WARNING):
+        assert await stored(root) == {d["_id"]: d for d in acked}
+    assert caplog.text == ""
 
 
 async def test_damaged_middle_line_keeps_later_writes(
     root: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     acked = await write_docs(root, 5)
-    lines = journal_of(root).read_bytes().splitlines(keepends=True)
+    lines = lines_of(root).splitlines(keepends=True)
     lines[2] = lines[2].replace(b'"n":2', b'"n":7')  # a flipped bit on the disk
     journal_of(root).write_bytes(b"".join(lines))
     with caplog.at_level(logging.ERROR):
         docs = await stored(root)
-    assert set(docs) == {d["_id"] for i, d in enumerate(acked) if i != 2}  # type: ignore[misc]
+    assert set(docs) == {d["_id"] for i, d in enumerate(acked) if i != 2}
     assert "damaged line(s) (line 3)" in caplog.text
     copies = list((root / DOCTYPE).glob("journal.damaged-*.log"))
     assert len(copies) == 1 and b'"n":7' in copies[0].read_bytes()
@@ -75,13 +89,13 @@ async def test_compaction_keeps_the_journal_small_and_everything_readable(root: 
         coll = await store.collection(DOCTYPE)
         acked = [await coll.create({"n": i, "pad": "x" * 100}) for i in range(600)]
         for doc in acked[:200]:
-            await coll.delete(doc["_id"], doc["_rev"])  # type: ignore[arg-type]
+            await coll.delete(doc["_id"], doc["_rev"])
         snapshot_size = (root / DOCTYPE / SNAPSHOT).stat().st_size
         assert snapshot_size > 40 * 1024
         # Folded as soon as it outgrows both the threshold and the snapshot.
-        assert journal_of(root).stat().st_size <= max(16 * 1024, snapshot_size)
+        assert len(lines_of(root)) <= max(16 * 1024, snapshot_size)
     docs = await stored(root)
-    assert docs == {d["_id"]: d for d in acked[200:]}  # type: ignore[misc]
+    assert docs == {d["_id"]: d for d in acked[200:]}
 
 
 async def test_crash_between_snapshot_and_journal_truncation_replays_idempotently(
@@ -141,3 +155,16 @@ async def test_snapshot_is_plain_json_after_its_header(root: Path) -> None:
     header = json.loads(raw[:256])
     assert header["count"] == 2 and header["version"] == 0
     assert doc in json.loads(raw[256:])
+
+
+async def test_explicit_compaction_folds_the_journal_and_writes_go_on(root: Path) -> None:
+    async with await Store.open(root) as store:
+        coll = await store.collection(DOCTYPE)
+        docs = [await coll.create({"n": i}) for i in range(50)]
+        gone = docs.pop()
+        await coll.delete(gone["_id"], gone["_rev"])
+        await coll.compact()
+        assert journal_of(root).stat().st_size == 0
+        assert json.loads((root / DOCTYPE / SNAPSHOT).read_bytes()[:256])["count"] == 49
+        docs.append(await coll.create({"n": 50}))
+    assert await stored(root) == {d["_id"]: d for d in docs}

@@ -144,6 +144,10 @@ def random_selector(rng: random.Random) -> dict[str, Any]:
     return {"$or": [{field: value}, {"kind": "file"}]}
 
 
+def without_revs(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in doc.items() if k != "_rev"} for doc in docs]
+
+
 async def test_indexed_and_unindexed_finds_agree(store: Store) -> None:
     rng = random.Random(7)
     fields = ("kind", "tag", "owner.name", "size")
@@ -169,8 +173,7 @@ async def test_indexed_and_unindexed_finds_agree(store: Store) -> None:
         selector = random_selector(rng)
         sort = rng.choice([None, ["size"], [{"kind": "desc"}]])
         limit = rng.choice([None, 5])
-        strip = lambda docs: [{k: v for k, v in d.items() if k != "_rev"} for d in docs]  # noqa: E731
-        assert strip(indexed.find(selector, sort=sort, limit=limit)) == strip(
+        assert without_revs(indexed.find(selector, sort=sort, limit=limit)) == without_revs(
             plain.find(selector, sort=sort, limit=limit)), selector
         if len(indexed._mem.candidates(Selector(selector))) < len(indexed):  # noqa: SLF001
             narrowed += 1

@@ -27,9 +27,9 @@ def test_tinydb_calls_round_trip_through_a_reopen(root: Path) -> None:
         ])
         assert ids[1] == "bill-ameli" and isinstance(first, str)
         assert len(table) == 3
-        assert table.get(doc_id=first)["vendor"] == "EDF"  # type: ignore[index]
-        assert table.get(doc_id=first).doc_id == first  # type: ignore[union-attr]
-        assert table.get(Bill.vendor == "Free")["amount"] == 29.99  # type: ignore[index]
+        assert table.get(doc_id=first)["vendor"] == "EDF"
+        assert table.get(doc_id=first).doc_id == first
+        assert table.get(Bill.vendor == "Free")["amount"] == 29.99
         assert [d.doc_id for d in table.get(doc_ids=["bill-ameli"])] == ["bill-ameli"]
         assert table.contains(Bill.type == "telecom") and table.contains(doc_id="bill-ameli")
         assert table.count(Bill.amount > 26) == 2
@@ -46,7 +46,7 @@ def test_tinydb_calls_round_trip_through_a_reopen(root: Path) -> None:
         edf = table.get(doc_id=first)
         assert edf is not None and edf["paid"] is True and edf["amount"] == 122.4
         assert edf["_rev"].startswith("3-")  # created, then two updates
-        assert table.get(doc_id=new[0])["vendor"] == "Orange"  # type: ignore[index]
+        assert table.get(doc_id=new[0])["vendor"] == "Orange"
         table.truncate()
         assert len(table) == 0
     with Store.open_sync(root) as store:
@@ -61,7 +61,7 @@ def test_documents_are_copies_and_ids_are_the_store_ids(root: Path) -> None:
         assert isinstance(got, Document) and got["_id"] == doc_id
         got["tags"].append("b")
         coll.table.search(Bill.tags.exists())[0]["tags"].append("c")
-        assert coll.get(doc_id)["tags"] == ["a"]  # type: ignore[index]
+        assert coll.get(doc_id)["tags"] == ["a"]
         unchanged = coll.get(doc_id)
         assert coll.table.update({"tags": ["a"]}, doc_ids=[doc_id]) == [doc_id]
         assert coll.get(doc_id) == unchanged  # nothing changed: no new revision

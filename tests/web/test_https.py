@@ -14,6 +14,7 @@ from cryptography.x509.oid import NameOID
 
 from appliance.app import create_app
 from appliance.platform import Platform
+from appliance.platform.disks import FakeDisks
 from appliance.platform.systemd import NullNotifier
 from appliance.settings import Settings
 from tests.conftest import PASSPHRASE, csrf_of
@@ -37,7 +38,7 @@ def _server_context(tmp: Path) -> ssl.SSLContext:
 
 
 async def test_cookies_are_secure_over_https(settings: Settings, tmp_path: Path) -> None:
-    app = create_app(settings, platform=Platform(notifier=NullNotifier()), services=())
+    app = create_app(settings, platform=Platform(notifier=NullNotifier(), disks=FakeDisks()), services=())
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=_server_context(tmp_path))

@@ -10,10 +10,24 @@
     el.textContent = format.format(when);
   }
   // Forms that destroy something ask first, in the page's language.
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
+  // (delegated, so forms in live panels that were swapped in ask too)
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+  // Live panels (Settings › Storage) fetch their fresh state every few seconds.
+  for (const panel of document.querySelectorAll("[data-refresh]")) {
+    const refresh = async () => {
+      try {
+        const reply = await fetch(panel.dataset.refresh, { credentials: "same-origin" });
+        if (reply.ok) {
+          const html = await reply.text();
+          if (html !== panel.innerHTML) panel.innerHTML = html;
+        }
+      } catch (e) { /* the box is restarting: try again next time */ }
+      setTimeout(refresh, 2000);
+    };
+    setTimeout(refresh, 2000);
   }
   const meta = document.querySelector('meta[name="csrf-token"]');
   window.hearth = {

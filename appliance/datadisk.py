@@ -1,0 +1,262 @@
+"""Where the owner's data lives: the embedded folder or an adopted USB disk.
+
+The choice is kept on the system side (`system/datadisk.json`, by filesystem
+UUID) so it survives reboots; the disk is mounted by the privileged helper at a
+stable path and Hearth's data goes under `hearth/` on it, leaving the rest of
+the disk alone. When the disk goes away the core is detached (pages say so,
+writes are refused); when it comes back it is checked, mounted and attached
+again, by itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from appliance import datamove
+from appliance.core import Core, write_identity
+from appliance.platform.disks import ADDED, CHANGED, REMOVED, Disk, Disks
+from appliance.platform.helper_client import HelperClient, HelperError
+from appliance.settings import Settings
+from appliance.store.fileops import FileOps
+from appliance.web.i18n import N_
+
+logger = logging.getLogger(__name__)
+
+CHOICE_FILE = "datadisk.json"
+SUPPORTED = ("ext4", "exfat", "ntfs")
+SUBDIR = "hearth"
+MISSING = N_("Your data disk is not plugged in. Plug it back in: the box checks it and "
+             "carries on by itself.")
+MOVING = N_("Hearth is moving your data to the new disk. This can take a while; the box "
+            "carries on by itself when it is done.")
+EJECTED = N_("The data disk was ejected safely. Plug it back in to carry on.")
+DAMAGED = N_("Your data disk has errors the box could not repair. Plug it into a computer "
+             "to repair it, then plug it back in.")
+
+
+class DataDiskError(Exception):
+    """A data disk operation was refused; the message is meant for the owner."""
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The adopted data disk, as remembered on the system side."""
+
+    uuid: str
+    fstype: str
+    label: str
+    name: str
+    adopted_at: float
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a move has come, for the progress bar."""
+
+    phase: str  # counting, copying, verifying, switching, done, failed
+    done: int = 0
+    total: int = 0
+    message: str = ""
+
+    @property
+    def percent(self) -> int:
+        """Return the share done in this phase, 0–100."""
+        return 100 if self.total == 0 else min(100, self.done * 100 // self.total)
+
+
+class DataDisk:
+    """Choose, watch and protect the disk that holds the owner's data."""
+
+    def __init__(self, settings: Settings, disks: Disks, helper: HelperClient | None, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._settings = settings
+        self._disks = disks
+        self._helper = helper
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.progress: Progress | None = None
+        self._choice: Choice | None = None
+
+    @property
+    def choice(self) -> Choice | None:
+        """Return the adopted disk, or None while the data is in the embedded folder."""
+        return self._choice
+
+    def _choice_path(self) -> Path:
+        return self._settings.system / CHOICE_FILE
+
+    def _read_choice(self) -> Choice | None:
+        try:
+            return Choice(**json.loads(self._choice_path().read_text()))
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError) as exc:
+            raise DataDiskError(f"{self._choice_path()} is damaged ({exc}); remove it to use "
+                                f"the embedded data folder, then adopt the disk again") from None
+
+    def _save_choice(self, choice: Choice) -> None:
+        path = self._choice_path()
+        temp = path.with_suffix(".tmp")
+        temp.write_text(json.dumps(asdict(choice)))
+        with temp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(temp, path)
+        FileOps().fsync_dir(path.parent)
+
+    def _need_helper(self) -> HelperClient:
+        if self._helper is None:
+            raise DataDiskError(N_("This box has no disk helper, so it can't use USB disks "
+                                   "(a developer's machine keeps data in its folder)."))
+        return self._helper
+
+    async def locate(self) -> tuple[Path | None, str | None]:
+        """Return the data folder to open at start-up, or None and why it can't be."""
+        self._choice = await asyncio.to_thread(self._read_choice)
+        if self._choice is None:
+            return self._settings.data, None
+        disk = await self._find(self._choice.uuid)
+        if disk is None:
+            return None, MISSING
+        return await self._bring_up(self._choice)
+
+    async def _find(self, fs_uuid: str) -> Disk | None:
+        disks = await asyncio.to_thread(self._disks.list)
+        return next((d for d in disks if d.uuid == fs_uuid), None)
+
+    async def _bring_up(self, choice: Choice) -> tuple[Path | None, str | None]:
+        helper = self._need_helper()
+        try:
+            await helper.unmount(choice.uuid)  # a stale mount left by a pulled-out disk
+            verdict = await helper.check(choice.uuid)
+            if verdict.startswith("damaged"):
+                logger.error("data disk %s: %s", choice.name, verdict)
+                return None, DAMAGED
+            mount = await helper.mount(choice.uuid)
+        except HelperError as exc:
+            logger.error("data disk %s can't be mounted: %s", choice.name, exc)
+            return None, str(exc)
+        data_dir = mount / SUBDIR
+        await asyncio.to_thread(write_identity, data_dir)
+        return data_dir, None
+
+    async def on_event(self, core: Core, action: str, disk: Disk) -> None:
+        """Detach the core when the data disk goes; attach it again when it comes back."""
+        choice = self._choice
+        if choice is None or disk.uuid != choice.uuid or self.progress_running:
+            return
+        async with self._lock:
+            if action == REMOVED and core.available:
+                logger.warning("the data disk %s was unplugged", choice.name)
+                await core.detach(MISSING)
+            elif action in (ADDED, CHANGED) and core.problem in (MISSING, EJECTED, DAMAGED):
+                data_dir, problem = await self._bring_up(choice)
+                if data_dir is None:
+                    await core.detach(problem or MISSING)
+                    return
+                await core.attach(data_dir)
+                logger.info("the data disk %s is back; carrying on", choice.name)
+                await core.notifications.add("datadisk.back", N_("Your data disk is back"),
+                                             choice.name)
+
+    @property
+    def progress_running(self) -> bool:
+        """Return whether a move is under way."""
+        return self.progress is not None and self.progress.phase not in ("done", "failed")
+
+    def check_adoptable(self, disk: Disk) -> None:
+        """Raise DataDiskError unless `disk` can hold the data as it is, now."""
+        if self.progress_running:
+            raise DataDiskError(N_("A move is already under way."))
+        self._check_usable(disk)
+
+    def _check_usable(self, disk: Disk) -> None:
+        if self._choice is not None and disk.uuid == self._choice.uuid:
+            raise DataDiskError(N_("Your data is already on this disk."))
+        if disk.fstype not in SUPPORTED or not disk.uuid:
+            raise DataDiskError(N_("Hearth can use disks formatted as ext4, exFAT or NTFS. "
+                                   "Erase this one to use it."))
+
+    async def adopt(self, core: Core, disk: Disk, *, erase_size: int | None = None) -> None:
+        """Move the owner's data to `disk`, then switch to it.
+
+        With `erase_size` (the size in bytes the owner confirmed) the disk is erased
+        and formatted as ext4 first; the helper refuses if the size does not match.
+        """
+        helper = self._need_helper()
+        if self.progress_running:
+            raise DataDiskError(N_("A move is already under way."))
+        if erase_size is not None:
+            self.progress = Progress("erasing")
+            try:
+                fs_uuid = await helper.format(disk.device, "HEARTH", erase_size)
+            except HelperError as exc:
+                self.progress = Progress("failed", message=str(exc))
+                raise DataDiskError(str(exc)) from None
+            disk = replace(disk, uuid=fs_uuid, fstype="ext4", label="HEARTH")
+        try:
+            self._check_usable(disk)
+        except DataDiskError as exc:
+            self.progress = Progress("failed", message=str(exc))
+            raise
+        self.progress = Progress("counting")
+        source = core.data_dir
+        await core.detach(MOVING, readable=True)
+        try:
+            mount = await helper.mount(disk.uuid)
+            target = mount / SUBDIR
+            await asyncio.to_thread(self._copy, source, target)
+            choice = Choice(disk.uuid, disk.fstype, disk.label, disk.describe(), self._clock())
+            self.progress = Progress("switching")
+            await asyncio.to_thread(self._save_choice, choice)
+            self._choice = choice
+            await core.attach(target)
+        except Exception as exc:
+            message = str(exc) if isinstance(exc, (HelperError, datamove.MoveError,
+                                                   DataDiskError, OSError)) else repr(exc)
+            logger.exception("moving the data to %s failed", disk.describe())
+            self.progress = Progress("failed", message=message)
+            await core.attach(source)  # the old folder was left untouched
+            raise DataDiskError(message) from None
+        self.progress = Progress("done", message=choice.name)
+        logger.info("the owner's data now lives on %s", choice.name)
+        await core.notifications.add("datadisk.adopted", N_("Your data is on its new disk"),
+                                     choice.name)
+
+    def _copy(self, source: Path, target: Path) -> None:
+        if (target / "store").exists() and any((target / "store").iterdir()):
+            raise DataDiskError(N_("This disk already holds a Hearth's data. To restore a "
+                                   "Hearth, use its backup; to reuse the disk, erase it."))
+        what = datamove.plan(source)
+
+        def report(phase: str, done: int) -> None:
+            self.progress = Progress(phase, done, what.total)
+        report("copying", 0)
+        datamove.copy(source, target, what, report)
+        datamove.verify(source, target, what, report)
+
+    async def eject(self, core: Core) -> str:
+        """Flush, unmount and power the data disk off; return what to tell the owner."""
+        choice = self._choice
+        if choice is None:
+            raise DataDiskError(N_("There is no data disk to eject."))
+        helper = self._need_helper()
+        disk = await self._find(choice.uuid)
+        await core.detach(EJECTED)
+        if disk is None:
+            return EJECTED
+        async with self._lock:
+            await helper.unmount(choice.uuid)
+            return await helper.power_off(disk.device)
+
+    def state(self) -> dict[str, Any]:
+        """Return what Settings › Storage shows about the data disk and a move."""
+        progress = self.progress
+        return {"choice": self._choice, "progress": progress,
+                "percent": progress.percent if progress else 0}

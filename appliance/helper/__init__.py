@@ -1,0 +1,1 @@
+"""The privileged disk helper: a small root process with fixed verbs, asked over a unix socket."""

@@ -1,0 +1,362 @@
+"""Make the box findable as http://<name>.local: mDNS host records and DNS-SD web services."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import re
+import socket
+import struct
+from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol, TypeAlias
+
+from zeroconf import InterfaceChoice, IPVersion, NonUniqueNameException
+from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+logger = logging.getLogger(__name__)
+
+HTTP_TYPE = "_http._tcp.local."
+HTTPS_TYPE = "_https._tcp.local."
+PROBE_MS = 1000  # how long to listen for another device answering for a name
+MAX_SUFFIX = 10  # hearth, hearth-2, … hearth-10
+Interfaces: TypeAlias = "InterfaceChoice | Sequence[str | int]"
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+class Announcer(Protocol):
+    """How the daemon makes the box findable on the home network as ``<name>.local``.
+
+    ``start()`` claims the name (``<name>-2``, ``-3``… when another device already
+    answers for it) and announces the web services; ``refresh()`` re-reads the box's
+    addresses and announces again when they changed; ``stop()`` says goodbye so that
+    browsers drop the box at once. None of them raises for a network problem: the box
+    stays reachable at its IP address, the problem is logged once, and the next
+    ``refresh()`` tries again.
+    """
+
+    @property
+    def hostname(self) -> str:
+        """Return the name held on the network, without ".local" (e.g. "hearth-2")."""
+
+    @property
+    def conflict(self) -> str | None:
+        """Return the name asked for when another device already held it, else None."""
+
+    async def start(self) -> None:
+        """Claim a name and announce the box."""
+
+    async def refresh(self) -> None:
+        """Re-read the box's addresses and announce again if they changed."""
+
+    async def stop(self) -> None:
+        """Withdraw every announcement (goodbye packets) and release the network."""
+
+
+class NullAnnouncer:
+    """An announcer that tells nobody: for fast tests and a developer's laptop."""
+
+    def __init__(self, name: str = "hearth") -> None:
+        self._name = name
+
+    @property
+    def hostname(self) -> str:
+        """Return the name it was given."""
+        return self._name
+
+    @property
+    def conflict(self) -> str | None:
+        """Return None: nothing was claimed, so nothing clashed."""
+        return None
+
+    async def start(self) -> None:
+        """Do nothing."""
+
+    async def refresh(self) -> None:
+        """Do nothing."""
+
+    async def stop(self) -> None:
+        """Do nothing."""
+
+
+class ZeroconfAnnouncer:
+    """Announce ``<name>.local`` (A/AAAA), ``_http._tcp`` and ``_https._tcp`` with python-zeroconf.
+
+    Only zeroconf's asyncio API that Debian bookworm's 0.47 shares with current
+    releases is used. Unless told `interfaces`, zeroconf listens and answers on the
+    interfaces that carry the announced addresses (so not on loopback). A change of
+    addresses closes zeroconf and opens it again on the box's addresses of now.
+    """
+
+    def __init__(self, name: str, *, http_port: int, https_port: int | None, version: str,
+                 addresses: Callable[[], list[str]] | None = None,
+                 interfaces: Interfaces | None = None) -> None:
+        self._wanted = host_label(name)
+        self._held = self._wanted
+        self._conflict: str | None = None
+        self._ports = [(HTTP_TYPE, http_port)] + (
+            [(HTTPS_TYPE, https_port)] if https_port is not None else [])
+        self._version = version
+        self._read = addresses if addresses is not None else local_addresses
+        self._interfaces = interfaces
+        self._zc: AsyncZeroconf | None = None
+        self._infos: list[AsyncServiceInfo] = []
+        self._announced: tuple[str, ...] = ()
+        self._running = False
+        self._problem: str | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def hostname(self) -> str:
+        """Return the name held on the network, without ".local" (e.g. "hearth-2")."""
+        return self._held
+
+    @property
+    def conflict(self) -> str | None:
+        """Return the name asked for when another device already held it, else None."""
+        return self._conflict
+
+    async def start(self) -> None:
+        """Claim a name and announce the box on every interface that has an address."""
+        async with self._lock:
+            self._running = True
+            await self._announce(await self._addresses())
+
+    async def refresh(self) -> None:
+        """Re-read the box's addresses and announce again if they changed."""
+        async with self._lock:
+            if not self._running:
+                return
+            addresses = await self._addresses()
+            if self._zc is None or addresses != self._announced:
+                await self._announce(addresses)
+
+    async def stop(self) -> None:
+        """Say goodbye for every record, so browsers drop the box now, and close zeroconf."""
+        async with self._lock:
+            self._running = False
+            await self._withdraw()
+
+    async def _addresses(self) -> tuple[str, ...]:
+        try:
+            found = await asyncio.to_thread(self._read)
+        except OSError as exc:
+            self._report(f"can't read the box's network addresses ({exc}); "
+                         f"{self._held}.local keeps its last known addresses")
+            return self._announced
+        return tuple(sorted({str(ipaddress.ip_address(a)) for a in found}, key=_address_order))
+
+    async def _announce(self, addresses: tuple[str, ...]) -> None:
+        await self._withdraw()
+        if not addresses:
+            self._report(f"the box has no network address yet; {self._wanted}.local "
+                         "will be announced as soon as it gets one")
+            return
+        try:
+            self._zc = AsyncZeroconf(interfaces=self._interfaces_for(addresses),
+                                     ip_version=_ip_version(addresses))
+            held, self._infos = await self._claim(self._zc, addresses)
+        # zeroconf raises RuntimeError when it finds no interface to listen on.
+        except (OSError, RuntimeError, NameUnavailable) as exc:
+            await self._withdraw()
+            self._report(f"can't announce {self._wanted}.local on the local network ({exc}); "
+                         "the box stays reachable at its IP address and will try again")
+            return
+        self._announced, self._problem = addresses, None
+        self._held = held
+        conflict = self._wanted if held != self._wanted else None
+        if conflict is not None and conflict != self._conflict:
+            logger.warning("another device on the network already answers to %s.local, so this "
+                           "box is http://%s.local/ instead; to get %s.local back, rename or "
+                           "switch off the other device, then restart this box",
+                           conflict, held, conflict)
+        self._conflict = conflict
+        logger.info("announced http://%s.local/ at %s", held, ", ".join(addresses))
+
+    def _interfaces_for(self, addresses: tuple[str, ...]) -> Interfaces:
+        chosen = addresses if self._interfaces is None else self._interfaces
+        # zeroconf 0.47 takes a list, and only a list, of addresses or indexes.
+        return chosen if isinstance(chosen, InterfaceChoice) else list(chosen)
+
+    async def _claim(self, zc: AsyncZeroconf, addresses: tuple[str, ...]
+                     ) -> tuple[str, list[AsyncServiceInfo]]:
+        """Return the first free name, held first so that a re-announce keeps its name, and its services."""
+        names = [self._wanted] + [_with_suffix(self._wanted, n) for n in range(2, MAX_SUFFIX + 1)]
+        names.sort(key=lambda name: name != self._held)
+        for name in names:
+            if await _answered_by_another(zc, name, addresses):
+                logger.debug("%s.local is taken on the network", name)
+                continue
+            infos = [AsyncServiceInfo(type_, f"{_instance(name)}.{type_}", port=port,
+                                      properties={"path": "/", "version": self._version},
+                                      server=f"{name}.local.", parsed_addresses=list(addresses))
+                     for type_, port in self._ports]
+            if await _register(zc, infos):
+                return name, infos
+        raise NameUnavailable(f"{names[0]}.local to {names[-1]}.local are all taken")
+
+    async def _withdraw(self) -> None:
+        zc, infos = self._zc, self._infos
+        self._zc, self._infos, self._announced = None, [], ()
+        if zc is None:
+            return
+        try:
+            await _unregister(zc, infos)
+        finally:
+            await zc.async_close()
+
+    def _report(self, problem: str) -> None:
+        """Log a problem once, not again at every refresh while it lasts."""
+        if problem != self._problem:
+            logger.warning("%s", problem)
+        self._problem = problem
+
+
+class NameUnavailable(Exception):
+    """Every name the box may take is already answered for by other devices."""
+
+
+async def watch_addresses(announcer: Announcer, every: float = 30.0) -> None:
+    """Refresh the announcer every `every` seconds, until cancelled, so new addresses get announced."""
+    while True:
+        await asyncio.sleep(every)
+        await announcer.refresh()
+
+
+def host_label(name: str) -> str:
+    """Return `name` as a host label for <label>.local, or raise ValueError saying what to use."""
+    label = name.strip().lower()
+    if not _LABEL.fullmatch(label):
+        raise ValueError(f"{name!r} can't be the box's network name: use 1 to 63 letters, "
+                         "digits and hyphens, not starting or ending with a hyphen "
+                         "(for example 'hearth')")
+    return label
+
+
+async def _answered_by_another(zc: AsyncZeroconf, name: str, mine: Sequence[str]) -> bool:
+    """Return whether another device answers for <name>.local or for its web service's name."""
+    probe = AsyncServiceInfo(HTTP_TYPE, f"{_instance(name)}.{HTTP_TYPE}", server=f"{name}.local.")
+    await probe.async_request(zc.zeroconf, PROBE_MS)
+    # Answers carrying only our own addresses come from this box (avahi, say): no clash.
+    return probe.port is not None or not set(probe.parsed_addresses()) <= set(mine)
+
+
+async def _register(zc: AsyncZeroconf, infos: list[AsyncServiceInfo]) -> bool:
+    """Register every service and wait for its announcement; register none if a name is taken."""
+    results = await asyncio.gather(*(zc.async_register_service(info) for info in infos),
+                                   return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    if failures:
+        await _unregister(zc, [i for i, r in zip(infos, results) if not isinstance(r, BaseException)])
+        if all(isinstance(f, NonUniqueNameException) for f in failures):
+            return False
+        raise failures[0]
+    await asyncio.gather(*(r for r in results if not isinstance(r, BaseException)))
+    return True
+
+
+async def _unregister(zc: AsyncZeroconf, infos: list[AsyncServiceInfo]) -> None:
+    """Unregister the services and wait until their goodbye packets are sent."""
+    sent = await asyncio.gather(*(zc.async_unregister_service(info) for info in infos))
+    await asyncio.gather(*sent)
+
+
+def _instance(name: str) -> str:
+    return name[:1].upper() + name[1:]
+
+
+def _with_suffix(name: str, number: int) -> str:
+    suffix = f"-{number}"
+    return name[:63 - len(suffix)].rstrip("-") + suffix
+
+
+def _address_order(address: str) -> tuple[int, int]:
+    parsed = ipaddress.ip_address(address)
+    return parsed.version, int(parsed)
+
+
+def _ip_version(addresses: Sequence[str]) -> IPVersion:
+    versions = {ipaddress.ip_address(a).version for a in addresses}
+    if versions == {4, 6}:
+        return IPVersion.All
+    return IPVersion.V6Only if versions == {6} else IPVersion.V4Only
+
+
+# rtnetlink, from <linux/netlink.h>, <linux/rtnetlink.h>, <linux/if_addr.h>, <net/if.h>
+_RTM_GETLINK, _RTM_GETADDR = 18, 22
+_NLM_F_REQUEST, _NLM_F_DUMP = 0x1, 0x300
+_NLMSG_ERROR, _NLMSG_DONE = 2, 3
+_IFA_ADDRESS, _IFA_LOCAL, _IFA_FLAGS = 1, 2, 8
+_IFF_UP, _IFF_LOOPBACK, _IFF_RUNNING = 0x1, 0x8, 0x40
+# temporary (privacy, rotating), dadfailed, deprecated, tentative
+_IFA_F_UNUSABLE = 0x01 | 0x08 | 0x20 | 0x40
+
+
+def local_addresses() -> list[str]:
+    """Return the box's addresses that other devices on the network can reach, IPv4 first.
+
+    They are read from the kernel over rtnetlink, with no package or command needed:
+    every address of an interface that is up with a carrier, except loopback, IPv6
+    link-local (an AAAA record names no interface, and zeroconf sends every record on
+    every link), and IPv6 addresses that are tentative, failed duplicate detection,
+    deprecated or temporary. Blocking: call it off the event loop.
+    """
+    usable = {index for index, flags in _links()
+              if flags & (_IFF_UP | _IFF_RUNNING) == _IFF_UP | _IFF_RUNNING
+              and not flags & _IFF_LOOPBACK}
+    found: set[str] = set()
+    for body in _netlink_dump(_RTM_GETADDR, struct.pack("=BBBBI", socket.AF_UNSPEC, 0, 0, 0, 0)):
+        family, _, flags, _, index = struct.unpack_from("=BBBBI", body)
+        attributes = _attributes(body, 8)
+        if _IFA_FLAGS in attributes:
+            (flags,) = struct.unpack("=I", attributes[_IFA_FLAGS][:4])
+        raw = attributes.get(_IFA_LOCAL, attributes.get(_IFA_ADDRESS))
+        if index not in usable or flags & _IFA_F_UNUSABLE or raw is None:
+            continue
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        address = ipaddress.ip_address(raw)
+        if address.is_loopback or (address.version == 6 and address.is_link_local):
+            continue
+        found.add(str(address))
+    return sorted(found, key=_address_order)
+
+
+def _links() -> Iterator[tuple[int, int]]:
+    """Yield (index, flags) for every network interface."""
+    for body in _netlink_dump(_RTM_GETLINK, struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0)):
+        _, _, index, flags, _ = struct.unpack_from("=BxHiII", body)
+        yield index, flags
+
+
+def _netlink_dump(kind: int, request: bytes) -> Iterator[bytes]:
+    """Yield the body of every message the kernel answers to a route-netlink dump request."""
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                       socket.NETLINK_ROUTE) as sock:
+        header = struct.pack("=IHHII", 16 + len(request), kind, _NLM_F_REQUEST | _NLM_F_DUMP, 1, 0)
+        sock.sendto(header + request, (0, 0))
+        while True:
+            data = sock.recv(1 << 16)
+            offset = 0
+            while offset + 16 <= len(data):
+                length, message = struct.unpack_from("=IH", data, offset)
+                if message == _NLMSG_DONE:
+                    return
+                if message == _NLMSG_ERROR:
+                    (error,) = struct.unpack_from("=i", data, offset + 16)
+                    raise OSError(-error, f"netlink: {os.strerror(-error)}")
+                yield data[offset + 16:offset + length]
+                offset += (length + 3) & ~3
+
+
+def _attributes(body: bytes, offset: int) -> dict[int, bytes]:
+    """Return a netlink message's attributes (type to value) from `offset` on."""
+    found: dict[int, bytes] = {}
+    while offset + 4 <= len(body):
+        length, kind = struct.unpack_from("=HH", body, offset)
+        if length < 4:
+            break
+        found[kind] = body[offset + 4:offset + length]
+        offset += (length + 3) & ~3
+    return found
