@@ -8,13 +8,12 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from appliance.web.i18n import N_
+from appliance.web.i18n import LANGUAGES, N_
 from appliance.auth.passphrase import hash_passphrase, strength_problem, verify_passphrase
 
 if TYPE_CHECKING:
     from appliance.store import Collection
 
-LANGUAGES = ("en", "fr")
 DOC_ID = "owner"
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 

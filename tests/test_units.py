@@ -61,6 +61,7 @@ def setting(unit: str, section: str, key: str) -> str:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run a command and return what it printed and its status."""
     return subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -201,4 +202,5 @@ def test_default_config_keeps_everything_in_the_state_directory() -> None:
     assert settings.system == state  # keyring and TLS keys: on the SD card, mode 0700
     assert settings.data.parent == state  # the embedded default before a disk is adopted
     assert settings.host == "::"
+    assert str(settings.helper_socket) == setting("hearth-helper.socket", "Socket", "ListenStream")
     assert setting("hearth.service", "Service", "StateDirectoryMode") == "0700"

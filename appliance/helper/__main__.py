@@ -23,7 +23,7 @@ from appliance.platform.systemd import SystemdNotifier
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SOCKET = Path("/run/hearth-helper.sock")
+DEFAULT_SOCKET = Path("/run/hearth-helper/helper.sock")
 DEFAULT_MOUNT_ROOT = Path("/media/hearth")
 SD_LISTEN_FDS_START = 3
 

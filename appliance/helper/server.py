@@ -44,15 +44,15 @@ class HelperServer:
                           writer: asyncio.StreamWriter) -> None:
         uid = peer_uid(writer.get_extra_info("socket"))
         try:
-            if uid not in self.allowed_uids:
-                logger.warning("refused a caller with uid %d: only uids %s may use the helper",
-                               uid, ", ".join(map(str, sorted(self.allowed_uids))))
-                writer.write(encode({"ok": False, "error": (
-                    f"uid {uid} may not use the Hearth disk helper; only root and the "
-                    f"Hearth daemon's user may")}))
-                await writer.drain()
-                return
             while line := await asyncio.wait_for(reader.readline(), IDLE_SECONDS):
+                if uid not in self.allowed_uids:  # read first: the caller gets our reason
+                    logger.warning("refused a caller with uid %d: only uids %s may use the "
+                                   "helper", uid, ", ".join(map(str, sorted(self.allowed_uids))))
+                    writer.write(encode({"ok": False, "error": (
+                        f"uid {uid} may not use the Hearth disk helper; only root and the "
+                        f"Hearth daemon's user may")}))
+                    await writer.drain()
+                    return
                 writer.write(encode(await self._answer(line, uid)))
                 await writer.drain()
         except (TimeoutError, ValueError, ConnectionError):

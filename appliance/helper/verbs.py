@@ -111,22 +111,22 @@ class Verbs:
     async def power_off(self, device: str) -> Answer:
         """Unmount every filesystem of the disk, flush it, and power it off to be unplugged."""
         whole = self.guard.disk_of(self.guard.by_device(device))
-        node, name = whole.device_node, Disk.from_udev(whole, mounts=Mounts()).name
+        node, disk = whole.device_node, Disk.from_udev(whole, mounts=Mounts())
         mounts = Mounts.read()
         for part in [*self.guard.partitions(whole), whole]:
             for target in mounts.targets(part.device_number):
                 await self.mounter.release(target)
         await require("blockdev", "--flushbufs", node, doing=f"flush {node}")
         if whole.sys_name.startswith("loop"):  # the tests' stand-in for unplugging
-            await run("partx", "-d", node)
+            await self._forget_partitions(whole)
             await require("losetup", "-d", node, doing=f"detach {node}")
             return {"message": f"{node} is detached."}
         delete = Path(whole.sys_path, "device", "delete")
-        if Disk.from_udev(whole, mounts=Mounts()).usb and delete.exists():
+        if disk.usb and delete.exists():
             await asyncio.to_thread(delete.write_text, "1")
-            logger.info("powered off %s (%s)", node, name)
-            return {"message": f"{name} is powered off: you can unplug it now."}
-        return {"message": f"{name} is unmounted and flushed: you can remove it now."}
+            logger.info("powered off %s (%s)", node, disk.name)
+            return {"message": f"{disk.name} is powered off: you can unplug it now."}
+        return {"message": f"{disk.name} is unmounted and flushed: you can remove it now."}
 
     def _refuse_mounted(self, devices: list[Any], doing: str) -> None:
         mounts = Mounts.read()
@@ -136,9 +136,19 @@ class Verbs:
                 raise Refused(f"{device.device_node} is mounted at {targets[0]}: unmount it "
                               f"before you {doing} it")
 
+    async def _forget_partitions(self, whole: Any) -> None:
+        """Make the kernel forget a disk's partitions, waiting for a FUSE driver to let go."""
+        deadline = time.monotonic() + 10
+        while self.guard.partitions(whole):
+            outcome = await run("partx", "-d", whole.device_node)
+            if time.monotonic() > deadline:
+                raise Refused(f"could not let go of the partitions of {whole.device_node}: "
+                              f"{outcome.why()}; close what uses them and try again")
+            await asyncio.sleep(0.1)
+
     async def _partition(self, node: str) -> str:
         """Give a whole disk a new GPT with one Linux partition filling it; return that."""
-        await run("partx", "-d", node)  # forget the old partitions (a no-op if none)
+        await self._forget_partitions(self.guard.by_device(node))
         await require("wipefs", "-a", "-q", node, doing=f"erase the old signatures on {node}")
         await require("sfdisk", "-q", "--wipe", "always", "--wipe-partitions", "always", node,
                       stdin="label: gpt\n,,L\n", doing=f"partition {node}")

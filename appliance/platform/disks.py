@@ -83,8 +83,15 @@ def _unescape_octal(text: str) -> str:
 
 
 def _block_number(path: str) -> int | None:
+    """Return the device number of the block device `path` names (/dev/sdb1), or None."""
     if not path.startswith("/dev/"):
         return None
+    name = path[len("/dev/"):]
+    try:  # sysfs first: under PrivateDevices= the daemon's /dev has no disks
+        major, minor = Path("/sys/class/block", name, "dev").read_text().split(":")
+        return os.makedev(int(major), int(minor))
+    except (OSError, ValueError):
+        pass  # not a kernel name (/dev/mapper/…, /dev/disk/by-uuid/…): ask the node
     try:
         status = os.stat(path)
     except OSError:

@@ -121,7 +121,9 @@ class ZeroconfAnnouncer:
         """Claim a name and announce the box on every interface that has an address."""
         async with self._lock:
             self._running = True
-            await self._announce(await self._addresses())
+            addresses = await self._addresses()
+            if addresses is not None:
+                await self._announce(addresses)
 
     async def refresh(self) -> None:
         """Re-read the box's addresses and announce again if they changed."""
@@ -129,7 +131,7 @@ class ZeroconfAnnouncer:
             if not self._running:
                 return
             addresses = await self._addresses()
-            if self._zc is None or addresses != self._announced:
+            if addresses is not None and (self._zc is None or addresses != self._announced):
                 await self._announce(addresses)
 
     async def stop(self) -> None:
@@ -138,20 +140,21 @@ class ZeroconfAnnouncer:
             self._running = False
             await self._withdraw()
 
-    async def _addresses(self) -> tuple[str, ...]:
+    async def _addresses(self) -> tuple[str, ...] | None:
+        """Return the box's addresses, sorted, or None when they can't be read."""
         try:
             found = await asyncio.to_thread(self._read)
         except OSError as exc:
             self._report(f"can't read the box's network addresses ({exc}); "
-                         f"{self._held}.local keeps its last known addresses")
-            return self._announced
+                         f"{self._held}.local stays as it was announced")
+            return None
         return tuple(sorted({str(ipaddress.ip_address(a)) for a in found}, key=_address_order))
 
     async def _announce(self, addresses: tuple[str, ...]) -> None:
         await self._withdraw()
         if not addresses:
-            self._report(f"the box has no network address yet; {self._wanted}.local "
-                         "will be announced as soon as it gets one")
+            self._report(f"the box has no network address; {self._wanted}.local will be "
+                         "announced as soon as it gets one")
             return
         try:
             self._zc = AsyncZeroconf(interfaces=self._interfaces_for(addresses),
@@ -168,11 +171,15 @@ class ZeroconfAnnouncer:
         conflict = self._wanted if held != self._wanted else None
         if conflict is not None and conflict != self._conflict:
             logger.warning("another device on the network already answers to %s.local, so this "
-                           "box is http://%s.local/ instead; to get %s.local back, rename or "
-                           "switch off the other device, then restart this box",
-                           conflict, held, conflict)
+                           "box is %s instead; to get %s.local back, rename or switch off the "
+                           "other device, then restart this box",
+                           conflict, self._url(held), conflict)
         self._conflict = conflict
-        logger.info("announced http://%s.local/ at %s", held, ", ".join(addresses))
+        logger.info("announced %s at %s", self._url(held), ", ".join(addresses))
+
+    def _url(self, name: str) -> str:
+        port = self._ports[0][1]
+        return f"http://{name}.local/" if port == 80 else f"http://{name}.local:{port}/"
 
     def _interfaces_for(self, addresses: tuple[str, ...]) -> Interfaces:
         chosen = addresses if self._interfaces is None else self._interfaces
@@ -181,7 +188,10 @@ class ZeroconfAnnouncer:
 
     async def _claim(self, zc: AsyncZeroconf, addresses: tuple[str, ...]
                      ) -> tuple[str, list[AsyncServiceInfo]]:
-        """Return the first free name, held first so that a re-announce keeps its name, and its services."""
+        """Return the first free name and its registered services.
+
+        The name held so far is tried first, so that a re-announce keeps it.
+        """
         names = [self._wanted] + [_with_suffix(self._wanted, n) for n in range(2, MAX_SUFFIX + 1)]
         names.sort(key=lambda name: name != self._held)
         for name in names:
@@ -218,7 +228,7 @@ class NameUnavailable(Exception):
 
 
 async def watch_addresses(announcer: Announcer, every: float = 30.0) -> None:
-    """Refresh the announcer every `every` seconds, until cancelled, so new addresses get announced."""
+    """Refresh the announcer every `every` seconds until cancelled, announcing new addresses."""
     while True:
         await asyncio.sleep(every)
         await announcer.refresh()
@@ -248,7 +258,8 @@ async def _register(zc: AsyncZeroconf, infos: list[AsyncServiceInfo]) -> bool:
                                    return_exceptions=True)
     failures = [r for r in results if isinstance(r, BaseException)]
     if failures:
-        await _unregister(zc, [i for i, r in zip(infos, results) if not isinstance(r, BaseException)])
+        await _unregister(zc, [info for info, result in zip(infos, results)
+                               if not isinstance(result, BaseException)])
         if all(isinstance(f, NonUniqueNameException) for f in failures):
             return False
         raise failures[0]
@@ -288,7 +299,8 @@ _RTM_GETLINK, _RTM_GETADDR = 18, 22
 _NLM_F_REQUEST, _NLM_F_DUMP = 0x1, 0x300
 _NLMSG_ERROR, _NLMSG_DONE = 2, 3
 _IFA_ADDRESS, _IFA_LOCAL, _IFA_FLAGS = 1, 2, 8
-_IFF_UP, _IFF_LOOPBACK, _IFF_RUNNING = 0x1, 0x8, 0x40
+_IFF_WANTED = 0x1 | 0x40 | 0x1000  # up, running (has a carrier), multicast
+_IFF_UNWANTED = 0x8 | 0x10  # loopback, point-to-point
 # temporary (privacy, rotating), dadfailed, deprecated, tentative
 _IFA_F_UNUSABLE = 0x01 | 0x08 | 0x20 | 0x40
 
@@ -297,14 +309,15 @@ def local_addresses() -> list[str]:
     """Return the box's addresses that other devices on the network can reach, IPv4 first.
 
     They are read from the kernel over rtnetlink, with no package or command needed:
-    every address of an interface that is up with a carrier, except loopback, IPv6
-    link-local (an AAAA record names no interface, and zeroconf sends every record on
-    every link), and IPv6 addresses that are tentative, failed duplicate detection,
-    deprecated or temporary. Blocking: call it off the event loop.
+    every address of an interface that is up, has a carrier and does multicast, except
+    loopback and point-to-point links (VPN tunnels such as WireGuard or Tailscale,
+    which no neighbour can reach), IPv6 link-local (an AAAA record names no interface,
+    and zeroconf sends every record on every link), and IPv6 addresses that are
+    tentative, failed duplicate detection, deprecated or temporary. Blocking: call it
+    off the event loop.
     """
     usable = {index for index, flags in _links()
-              if flags & (_IFF_UP | _IFF_RUNNING) == _IFF_UP | _IFF_RUNNING
-              and not flags & _IFF_LOOPBACK}
+              if flags & _IFF_WANTED == _IFF_WANTED and not flags & _IFF_UNWANTED}
     found: set[str] = set()
     for body in _netlink_dump(_RTM_GETADDR, struct.pack("=BBBBI", socket.AF_UNSPEC, 0, 0, 0, 0)):
         family, _, flags, _, index = struct.unpack_from("=BBBBI", body)

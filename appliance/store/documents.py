@@ -6,7 +6,7 @@ import gc
 import json
 import os
 import re
-import uuid
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, TypeVar, cast
@@ -57,12 +57,40 @@ def is_rev(rev: object) -> bool:
 def next_rev(previous: str | None) -> str:
     """Return a fresh revision that follows the given one (or the first one)."""
     number = int(previous.split("-", 1)[0]) if previous else 0
-    return f"{number + 1}-{os.urandom(16).hex()}"
+    return f"{number + 1}-{_random16().hex()}"
 
 
 def new_id() -> str:
-    """Return a fresh random document id."""
-    return uuid.uuid4().hex
+    """Return a fresh random id: a version-4 UUID in hex."""
+    raw = _random16()
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    return raw.hex()
+
+
+_pool = bytearray()
+_pool_lock = threading.Lock()
+
+
+def _random16() -> bytearray:
+    # os.urandom costs a system call (several µs here); drawing 4 KiB at a
+    # time keeps ids and revisions unpredictable for a fraction of that.
+    global _pool
+    with _pool_lock:
+        if len(_pool) < 16:
+            _pool = bytearray(os.urandom(4096))
+        raw = _pool[-16:]
+        del _pool[-16:]
+    return raw
+
+
+def _forget_pool() -> None:
+    global _pool, _pool_lock
+    _pool, _pool_lock = bytearray(), threading.Lock()
+
+
+# A forked child must not hand out the ids its parent was about to.
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def check_fields(doc: object) -> Mapping[str, Any]:

@@ -77,7 +77,8 @@ async def settings_passphrase(request: web.Request) -> web.Response:
     who = identity(request)
     ended = await core.sessions.end_all(keep=who.session.id if who and who.session else None)
     logger.info("passphrase changed; %d other sessions ended", ended)
-    return _page(request, section="passphrase", message=ngettext_for(request)(
+    ngettext = ngettext_for(request)
+    return _page(request, section="passphrase", message=ngettext(
         "Passphrase changed. %(count)d other browser was signed out.",
         "Passphrase changed. %(count)d other browsers were signed out.", ended))
 

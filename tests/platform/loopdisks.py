@@ -91,6 +91,7 @@ class LoopDisk:
     def attach(self) -> str:
         """Attach the image to a free loop device, and return the device."""
         self.device = sh("losetup", "-f", "--show", str(self.image)).strip()
+        self.unplug_partitions()  # partitions a previous user of this number left behind
         return self.device
 
     def partition(self, *sizes: str) -> list[str]:
@@ -117,10 +118,14 @@ class LoopDisk:
             wait_for_udev(node, ID_FS_UUID=fs_uuid, ID_FS_TYPE=fstype)
         return fs_uuid
 
-    def unplug_partitions(self) -> None:
-        """Make the kernel forget this disk's partitions."""
-        if self.device:
+    def unplug_partitions(self, timeout: float = 5) -> None:
+        """Make the kernel forget this disk's partitions (retrying while one is still busy)."""
+        deadline = time.monotonic() + timeout
+        while self.device and kernel_partitions(self.device):
             sh("partx", "-d", self.device, check=False)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.device} keeps {kernel_partitions(self.device)}")
+            time.sleep(0.05)
 
     def trigger(self, action: str) -> None:
         """Replay a udev `action` (add, remove, change) for this disk only, and wait for it."""
@@ -134,9 +139,17 @@ class LoopDisk:
         for node in [*self.partitions, self.device]:
             for target in reversed(mountpoints_of(node)):
                 sh("umount", "-l", target, check=False)
-        self.unplug_partitions()
-        sh("losetup", "-d", self.device, check=False)
-        self.device = ""
+        try:
+            self.unplug_partitions()
+        finally:
+            sh("losetup", "-d", self.device, check=False)
+            self.device = ""
+
+
+def kernel_partitions(device: str) -> list[str]:
+    """Return the partitions the kernel knows on a loop device (loop3p1…)."""
+    name = os.path.basename(device)
+    return sorted(entry.name for entry in Path("/sys/block", name).glob(f"{name}p*"))
 
 
 def _still_ours(device: str, image: Path) -> bool:

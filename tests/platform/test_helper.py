@@ -243,8 +243,9 @@ async def test_format_makes_a_labelled_ext4_the_daemon_owns(
     probed = sh("blkid", "-p", "-o", "export", node)
     assert {"TYPE=ext4", "LABEL=HEARTH", f"UUID={fs_uuid}"} <= set(probed.splitlines())
     if whole:
+        # One partition spanning the disk, not the old 16 MB one and its neighbour.
         assert not Path(f"/sys/block/{disk.name}/{disk.name}p2").exists()
-        assert int(sh("blockdev", "--getsize64", node)) > size - (4 << 20)  # one partition, not the old 16 MB one
+        assert int(sh("blockdev", "--getsize64", node)) > size - (4 << 20)
     assert (await client.check(fs_uuid)).startswith("clean")
     path = await client.mount(fs_uuid)
     assert path.stat().st_uid == DAEMON_UID

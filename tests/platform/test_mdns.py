@@ -106,14 +106,15 @@ class Lab:
         ip("-n", name, "link", "set", "lo", "up")
         return name
 
-    def plug(self, role: str, host: int) -> str:
-        """Return a new namespace whose eth0 is plugged into the switch with host's addresses."""
+    def plug(self, role: str, host: int | None) -> str:
+        """Return a new namespace whose eth0 is plugged into the switch, with host's addresses."""
         name = self.namespace(role)
         port = f"to-{role}"
         ip("-n", name, "link", "add", "eth0", "type", "veth", "peer", "name", port,
            "netns", self.switch)
         ip("-n", self.switch, "link", "set", port, "master", "br0", "up")
-        self.add_address(name, host)
+        if host is not None:
+            self.add_address(name, host)
         ip("-n", name, "link", "set", "eth0", "up")
         return name
 
@@ -139,7 +140,7 @@ class Lab:
         self.agents.append(agent)
         return agent
 
-    async def box(self, role: str, host: int) -> tuple[Agent, str]:
+    async def box(self, role: str, host: int | None) -> tuple[Agent, str]:
         """Plug a new box in and return its agent and namespace."""
         namespace = self.plug(role, host)
         return await self.spawn(namespace, "box"), namespace
@@ -232,7 +233,7 @@ async def test_a_second_box_with_the_same_name_becomes_name_2_and_says_so(lab: L
     assert (state["hostname"], state["conflict"]) == ("hearth-2", "hearth")
     assert len(state["warnings"]) == 1
     assert "already answers to hearth.local" in state["warnings"][0]
-    assert "this box is http://hearth-2.local/" in state["warnings"][0]
+    assert "this box is http://hearth-2.local:8080/ instead" in state["warnings"][0]
     kept = await first.ask("refresh")
     assert (kept["hostname"], kept["conflict"], kept["warnings"]) == ("hearth", None, [])
 
@@ -261,6 +262,8 @@ async def test_a_name_another_device_answers_for_is_left_to_it(
     assert await resolve(browser, "hearth-2.local.", {v4(1), v6(1)}) == [v4(1), v6(1)]
     web = await browser.ask("service", type=HTTP, name=f"Hearth-2.{HTTP}")
     assert (web["port"], web["server"]) == (8080, "hearth-2.local.")
+    theirs = await browser.ask("service", type=held["type"], name=held["name"])
+    assert theirs["addresses"] == [v4(BROWSER_HOST)]  # the other device keeps its name
 
 
 async def test_a_new_address_is_announced_on_refresh(lab: Lab) -> None:
@@ -277,6 +280,21 @@ async def test_a_new_address_is_announced_on_refresh(lab: Lab) -> None:
     assert await resolve(browser, "hearth.local.", {v4(11), v6(11)}) == [v4(11), v6(11)]
     web = await browser.ask("service", type=HTTP, name=f"Hearth.{HTTP}")
     assert web["addresses"] == [v4(11), v6(11)]
+
+
+async def test_a_box_started_before_it_has_an_address_is_announced_once_it_has_one(
+        lab: Lab) -> None:
+    box, namespace = await lab.box("a", None)
+    state = await box.ask("start", **start())
+    assert state["warnings"] == ["the box has no network address; hearth.local will be "
+                                 "announced as soon as it gets one"]
+    assert (await box.ask("refresh"))["warnings"] == state["warnings"]  # said once
+
+    lab.add_address(namespace, 1)
+    await box.ask("refresh")
+
+    browser = await lab.browser()
+    assert await resolve(browser, "hearth.local.", {v4(1), v6(1)}) == [v4(1), v6(1)]
 
 
 async def test_browsers_drop_the_box_within_seconds_of_stop(lab: Lab) -> None:
