@@ -7,7 +7,6 @@ import inspect
 import ipaddress
 import logging
 import os
-import re
 import ssl
 import stat
 import threading
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from appliance.platform.network import host_label
 from appliance.store.fileops import FileOps
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ BACKDATE = timedelta(days=1)  # a device whose clock is a little behind still ac
 # issued then would be expired for every device. Refuse to issue on such a clock.
 EARLIEST_CLOCK = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
-_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class TlsError(Exception):
@@ -84,7 +83,7 @@ class BoxCertificates:
         if now < EARLIEST_CLOCK:
             raise TlsError(f"the clock says {now:%Y-%m-%d}; certificates are issued once the "
                            "box has the right time (check that it can reach a time server)")
-        label = _label(name)
+        label = host_label(name)
         hostname = f"{label}.{PERMITTED_DNS}"
         ips = covered_addresses(addresses)
         with self._lock:
@@ -320,14 +319,6 @@ def covered_addresses(addresses: Iterable[str]) -> list[HostAddress]:
             logger.debug("leaving %s out of the certificate: the CA covers only home addresses",
                          ip)
     return sorted(covered, key=lambda ip: (ip.version, int(ip)))
-
-
-def _label(name: str) -> str:
-    label = name.lower()
-    if not _LABEL.fullmatch(label):
-        raise ValueError(f"{name!r} is not a box name: use 1 to 63 letters, digits or "
-                         "hyphens, without '.local'")
-    return label
 
 
 def _builder(issuer: x509.Name, subject: x509.Name, public: ec.EllipticCurvePublicKey,

@@ -21,7 +21,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from appliance.platform.mdns import Announcer, NullAnnouncer, host_label, watch_addresses
+from appliance.platform.mdns import Announcer, NullAnnouncer, watch_addresses
+from appliance.platform.network import host_label
 
 logger = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
