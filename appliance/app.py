@@ -15,13 +15,14 @@ from appliance.auth.guard import guard
 from appliance.auth.throttle import LoginThrottle
 from appliance.core import Core, open_core
 from appliance.datadisk import MISSING, DataDisk
+from appliance.lan import Lan
 from appliance.platform import Platform
 from appliance.platform.disks import Disk
 from appliance.platform.systemd import watchdog_loop
 from appliance.services import Service, ServiceContext, discover
 from appliance.settings import Settings
 from appliance.store import Collection
-from appliance.web import pages, settings_page, storage_page
+from appliance.web import https_page, pages, settings_page, storage_page
 from appliance.web.i18n import Catalogs
 from appliance.web.shell import setup_templates
 
@@ -123,10 +124,12 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
     app[keys.SERVICES] = tuple(services) if services is not None else discover()
     app[keys.THROTTLE] = LoginThrottle()
     app[keys.CATALOGS] = Catalogs()
+    app[keys.LAN] = Lan()
     setup_templates(app, tuple(s.templates for s in app[keys.SERVICES] if s.templates))
     app.router.add_routes(pages.routes)
     app.router.add_routes(settings_page.routes)
     app.router.add_routes(storage_page.routes)
+    app.router.add_routes(https_page.routes)
     app.router.add_routes(api.routes)
     app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
     for service in app[keys.SERVICES]:

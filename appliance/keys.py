@@ -8,6 +8,7 @@ from aiohttp import web
 from appliance.auth.throttle import LoginThrottle
 from appliance.core import Core
 from appliance.datadisk import DataDisk
+from appliance.lan import Lan
 from appliance.platform import Platform
 from appliance.services import Service
 from appliance.settings import Settings
@@ -20,6 +21,7 @@ CORE = web.AppKey("core", Core)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 CATALOGS = web.AppKey("catalogs", Catalogs)
 DATADISK = web.AppKey("datadisk", DataDisk)
+LAN = web.AppKey("lan", Lan)
 
 
 

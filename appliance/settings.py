@@ -41,6 +41,8 @@ class Settings:
     host: str = _setting("Address to listen on; 0.0.0.0 or :: to serve the whole LAN.",
                          "localhost", flag="HOST")
     port: int = _setting("TCP port of the web interface.", 8080, flag="N", low=1, high=65535)
+    https_port: int = _setting("TCP port of the HTTPS interface (the box's own certificate); "
+                               "0 turns HTTPS off.", 8443, flag="N", low=0, high=65535)
     log_level: str = _setting("How much to log.", "info", flag="LEVEL",
                               choices=("debug", "info", "warning", "error"))
     system_dir: Path | None = _setting(

@@ -101,7 +101,8 @@ def main() -> None:
                                check=True).stdout.strip()
         port = free_port()
         hearth, hearth_ready = start([*HEARTH, "serve", "--data", str(data), "--host",
-                                      "127.0.0.1", "--port", str(port)], tmp, port)
+                                      "127.0.0.1", "--port", str(port), "--https-port",
+                                      str(free_port())], tmp, port)
         bare_port = free_port()
         bare, bare_ready = start([sys.executable, "-c", BARE], tmp, bare_port)
         try:

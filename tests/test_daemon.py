@@ -5,8 +5,10 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +29,8 @@ def free_port() -> int:
 class Daemon:
     """A `hearth serve` process with a NOTIFY_SOCKET the test reads."""
 
-    def __init__(self, data: Path, tmp: Path, *, watchdog_usec: int = 400_000) -> None:
+    def __init__(self, data: Path, tmp: Path, *, watchdog_usec: int = 400_000,
+                 https_port: int = 0) -> None:
         self.port = free_port()
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         path = tmp / "notify.sock"
@@ -39,7 +42,7 @@ class Daemon:
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(
                 [*HEARTH, "serve", "--data", str(data), "--host", "127.0.0.1", "--port",
-                 str(self.port)], env=env, stderr=log)
+                 str(self.port), "--https-port", str(https_port)], env=env, stderr=log)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def messages(self) -> Iterator[tuple[float, str]]:
@@ -186,7 +189,7 @@ def test_socket_activation_serves_on_the_passed_socket(tmp_path: Path) -> None:
         proc = subprocess.Popen(
             ["systemd-socket-activate", "--listen", f"127.0.0.1:{port}",
              "--fdname", "http", *HEARTH, "serve", "--data", str(tmp_path / "data"),
-             "--port", "1"],  # never used: the passed socket is
+             "--port", "1", "--https-port", "0"],  # never used: the passed socket is
             env=env, stderr=log)
     try:
         deadline = time.monotonic() + 20
@@ -204,3 +207,29 @@ def test_socket_activation_serves_on_the_passed_socket(tmp_path: Path) -> None:
         proc.terminate()
         proc.wait(10)
     assert "sockets systemd passed" in (tmp_path / "log").read_text()
+
+
+def test_https_with_the_box_own_authority(tmp_path: Path) -> None:
+    https_port = free_port()
+    daemon = Daemon(tmp_path / "data", tmp_path, https_port=https_port)
+    try:
+        for _, message in daemon.messages():
+            if message == "READY=1":
+                break
+        ca = tmp_path / "data" / "system" / "tls" / "ca.pem"
+        assert oct(ca.parent.stat().st_mode & 0o777) == "0o700"
+        assert oct((ca.parent / "server.key").stat().st_mode & 0o777) == "0o600"
+        trust = ssl.create_default_context(cafile=str(ca))
+        with socket.create_connection(("127.0.0.1", https_port), timeout=5) as raw, \
+                trust.wrap_socket(raw, server_hostname="hearth.local") as tls:
+            tls.sendall(b"GET /https HTTP/1.0\r\nHost: hearth.local\r\n\r\n")
+            page = b""
+            while chunk := tls.recv(65536):
+                page += chunk
+        assert b"200 OK" in page and b'data-testid="fingerprint"' in page
+        with urllib.request.urlopen(f"{daemon.url}/https/hearth-ca.crt", timeout=5) as reply:
+            assert reply.headers["Content-Type"] == "application/x-x509-ca-cert"
+            assert reply.read() == ca.read_bytes()
+        assert f"https on port {https_port}" in daemon.log.read_text()
+    finally:
+        daemon.close()

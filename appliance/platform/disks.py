@@ -267,7 +267,14 @@ class UdevDisks:
                  context: Any = None) -> None:
         self.include_loop = include_loop
         self.include_system = include_system
-        self.context = context if context is not None else pyudev.Context()
+        self._context = context
+
+    @property
+    def context(self) -> Any:
+        """Return the pyudev context, made on first use (not at construction)."""
+        if self._context is None:
+            self._context = pyudev.Context()
+        return self._context
 
     def list(self) -> list[Disk]:
         """Return the disks plugged in now, in device order."""

@@ -21,7 +21,10 @@ routes = web.RouteTableDef()
 def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Response:
     core = request.config_dict[keys.CORE]
     who = identity(request)
+    lan = request.config_dict[keys.LAN]
     context = {
+        "hostname": lan.announcer.hostname, "name_taken": lan.announcer.conflict,
+        "https": lan.https,
         "sessions": [(session, *describe_agent(session.user_agent))
                      for session in core.sessions.list()],
         "current_session": who.session.id if who and who.session else None,
@@ -44,10 +47,13 @@ async def settings_box(request: web.Request) -> web.StreamResponse:
     core = request.config_dict[keys.CORE]
     form = await request.post()
     language = text(form, "language", limit=8) or None
+    before = core.owner.name
     try:
         await core.owner.update(name=text(form, "name", limit=64), language=language)
     except OwnerError as exc:
         return _page(request, status=400, error=translator(request)(str(exc)), section="box")
+    if core.owner.name != before:
+        await request.config_dict[keys.LAN].rename(core.owner.name)
     response = web.HTTPSeeOther("/settings")
     if language:
         response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax",

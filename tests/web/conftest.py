@@ -40,7 +40,8 @@ class Box:
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(
                 [*HEARTH, "serve", "--data", str(tmp / "data"), "--host", "127.0.0.1",
-                 "--port", str(self.port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+                 "--port", str(self.port), "--https-port", "0"], env=env, stdout=log,
+                stderr=subprocess.STDOUT)
 
     def wait_until_serving(self, timeout: float = 20.0) -> None:
         """Return once GET /healthz answers; fail with the daemon's log if it never does."""

@@ -15,7 +15,7 @@ from tests.conftest import onboard
 PUBLIC = {
     ("GET", "/healthz"), ("GET", "/welcome"), ("POST", "/welcome"),
     ("GET", "/login"), ("POST", "/login"), ("POST", "/lang"),
-    ("GET", "/static/{filename}"),
+    ("GET", "/static/{filename}"), ("GET", "/https"), ("GET", "/https/hearth-ca.crt"),
 }
 SAMPLES = {"doctype": "io.hearth.bookmarks", "docid": "abc123", "filename": "hearth.css",
            "id": "abc123"}
