@@ -149,6 +149,14 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return _with_core(settings, work)
 
 
+def cmd_disks(args: argparse.Namespace, settings: Settings) -> int:
+    """List the disks plugged in: size, filesystem, label, free space, USB or not."""
+    from appliance.platform.disks import UdevDisks, format_table
+    disks = UdevDisks(include_loop=args.include_loop).list()
+    print(format_table(disks) if disks else "No USB disk is plugged in.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of every `hearth` command."""
     parser = argparse.ArgumentParser(
@@ -166,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("serve", cmd_serve, settings=tuple(FIELDS))
     command("settings", cmd_settings, settings=tuple(FIELDS))
+    disks = command("disks", cmd_disks, settings=())
+    disks.add_argument("--include-loop", action="store_true",
+                       help="Also list loop devices (disk images, as the tests use).")
     pp = sub.add_parser("passphrase", help="Manage the owner's passphrase.")
     command("set", cmd_passphrase_set, pp.add_subparsers(dest="action", required=True))
     tp = sub.add_parser("token", help="Manage bearer tokens for the data API.")
