@@ -344,3 +344,33 @@ async def test_the_watcher_refreshes_until_the_daemon_stops_it() -> None:
     count = announcer.refreshes
     await asyncio.sleep(0.05)
     assert announcer.refreshes == count
+
+
+async def test_hearth_serve_is_found_by_name_and_says_goodbye(lab: Lab, tmp_path: Path) -> None:
+    namespace = lab.plug("daemon", 1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    log = tmp_path / "daemon.log"
+    with log.open("wb") as out:
+        daemon = await asyncio.create_subprocess_exec(
+            "ip", "netns", "exec", namespace, sys.executable, "-m", "appliance.cli", "serve",
+            "--data", str(tmp_path / "data"), "--host", "0.0.0.0", "--port", "8080",
+            "--https-port", "8443", cwd=REPO, env=env, stdout=out, stderr=out)
+    try:
+        browser = await lab.browser()
+        await browser.ask("watch", type=HTTP)
+
+        async def seen() -> list[str]:
+            return list((await browser.ask("seen"))["names"])
+        assert await eventually(seen, bool, within=15.0) == [f"Hearth.{HTTP}"], log.read_text()
+        assert await resolve(browser, "hearth.local.", {v4(1), v6(1)}) == [v4(1), v6(1)]
+        web = await browser.ask("service", type=HTTP, name=f"Hearth.{HTTP}")
+        assert web["port"] == 8080 and web["properties"]["path"] == "/"
+        secure = await browser.ask("service", type=HTTPS, name=f"Hearth.{HTTPS}")
+        assert secure["port"] == 8443
+        daemon.terminate()
+        assert await asyncio.wait_for(daemon.wait(), 5) == 0
+        assert await eventually(seen, lambda names: not names, within=5.0) == []
+    finally:
+        if daemon.returncode is None:
+            daemon.kill()
+            await daemon.wait()
