@@ -11,7 +11,8 @@ from appliance.auth.guard import (SESSION_COOKIE, always_open, identity, public,
 from appliance.owner import OwnerError
 from appliance.web.i18n import LANGUAGES
 from appliance.web.forms import local_path, text
-from appliance.web.shell import LANG_COOKIE, render, request_language, translator
+from appliance.web.shell import (LANG_COOKIE, remember_language, render, request_language,
+                                  translator)
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -145,8 +146,7 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     if who is not None and who.session is not None:
         await request.config_dict[keys.CORE].owner.update(language=lang)
     response = web.HTTPSeeOther(local_path(text(form, "next")))
-    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
-                        secure=request.secure, path="/")
+    remember_language(request, response, lang)
     raise response
 
 

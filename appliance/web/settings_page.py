@@ -12,7 +12,7 @@ from appliance.auth.tokens import Scope, ScopeError
 from appliance.owner import OwnerError
 from appliance.web.agents import describe_agent
 from appliance.web.forms import text
-from appliance.web.shell import LANG_COOKIE, ngettext_for, render, translator
+from appliance.web.shell import ngettext_for, remember_language, render, translator
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -56,8 +56,7 @@ async def settings_box(request: web.Request) -> web.StreamResponse:
         await request.config_dict[keys.LAN].rename(core.owner.name)
     response = web.HTTPSeeOther("/settings")
     if language:
-        response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, samesite="Lax",
-                            secure=request.secure, path="/")
+        remember_language(request, response, language)
     raise response
 
 

@@ -29,6 +29,12 @@ def request_language(request: web.Request) -> str:
     return str(lang)
 
 
+def remember_language(request: web.Request, response: web.StreamResponse, lang: str) -> None:
+    """Make this browser keep `lang` for a year."""
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",
+                        secure=request.secure, path="/")
+
+
 def translator(request: web.Request) -> Callable[..., str]:
     """Return `_`: translate a message for this request, then fill in its %(name)s."""
     catalog = request.config_dict[keys.CATALOGS].get(request_language(request))
