@@ -212,7 +212,8 @@ class DataDisk:
             mount = await helper.mount(disk.uuid)
             target = mount / SUBDIR
             await asyncio.to_thread(self._copy, source, target)
-            choice = Choice(disk.uuid, disk.fstype, disk.label, disk.describe(), self._clock())
+            name = f"{disk.name} ({disk.label})" if disk.label else disk.name
+            choice = Choice(disk.uuid, disk.fstype, disk.label, name, self._clock())
             self.progress = Progress("switching")
             await asyncio.to_thread(self._save_choice, choice)
             self._choice = choice

@@ -220,3 +220,11 @@ def test_missing_helper_is_explained(settings: Settings) -> None:
     datadisk = DataDisk(settings, FakeDisks([USB]), None)
     with pytest.raises(DataDiskError, match="no disk helper"):
         datadisk._need_helper()
+
+
+async def test_disks_are_described_in_the_owner_language(box: TestClient) -> None:
+    csrf = await page_csrf(box, "/settings")
+    await box.post("/settings/box", data={"_csrf": csrf, "name": "maison", "language": "fr"})
+    panel = await (await box.get("/settings/storage/panel")).text()
+    assert "SanDisk Ultra, 64 Go, exFAT, nommé PHOTOS" in panel
+    assert "Disque USB sdc1, 64 Go, FAT" in panel

@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from appliance import keys
 from appliance.datadisk import SUPPORTED, DataDiskError
-from appliance.platform.disks import Disk, size_words
+from appliance.platform.disks import FS_NAMES, Disk, size_words
 from appliance.web.forms import text
-from appliance.web.shell import render, translator
+from appliance.web.shell import render, request_language, translator
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -22,11 +24,44 @@ async def _disks(request: web.Request) -> list[Disk]:
     return await asyncio.to_thread(request.config_dict[keys.PLATFORM].disks.list)
 
 
+_FRENCH_UNITS = {" bytes": " octets", " kB": " ko", " MB": " Mo", " GB": " Go", " TB": " To"}
+
+
+def sizes_for(request: web.Request) -> Callable[[int], str]:
+    """Return a size formatter in the request's language ("64 GB", "64 Go")."""
+    if request_language(request) != "fr":
+        return size_words
+
+    def french(size: int) -> str:
+        words = size_words(size)
+        for unit, mot in _FRENCH_UNITS.items():
+            if words.endswith(unit):
+                return words[:-len(unit)].replace(".", ",") + mot
+        return words
+    return french
+
+
+def describe(request: web.Request, disk: Disk) -> str:
+    """Say what a disk is in the request's language: "SanDisk Ultra, 64 Go, exFAT, nom PHOTOS"."""
+    _ = translator(request)
+    content = FS_NAMES.get(disk.fstype, disk.fstype) or (
+        _("%(table)s partition table", table=disk.table.upper()) if disk.table
+        else _("no filesystem"))
+    device = os.path.basename(disk.device)
+    name = f"{disk.vendor} {disk.model}".strip() or (
+        _("USB disk %(device)s", device=device) if disk.usb else _("disk %(device)s", device=device))
+    words = [name, sizes_for(request)(disk.size), content]
+    if disk.label:
+        words.append(_("label %(label)s", label=disk.label))
+    return ", ".join(words)
+
+
 def _context(request: web.Request, disks: list[Disk]) -> dict[str, Any]:
     datadisk = request.config_dict[keys.DATADISK]
     choice = datadisk.choice
     return {"disks": disks, "state": datadisk.state(), "supported": SUPPORTED,
-            "size_words": size_words, "data_uuid": choice.uuid if choice else None,
+            "size_words": sizes_for(request), "describe": lambda d: describe(request, d),
+            "data_uuid": choice.uuid if choice else None,
             "has_helper": request.config_dict[keys.PLATFORM].helper is not None}
 
 
@@ -83,7 +118,8 @@ async def adopt(request: web.Request) -> web.StreamResponse:
 async def erase_confirm(request: web.Request) -> web.Response:
     """Ask, naming the disk and its size, before erasing it."""
     disk = await _disk(request, request.query.get("device", ""))
-    return render("storage_erase.html", request, {"disk": disk, "size": size_words(disk.size)})
+    return render("storage_erase.html", request,
+                  {"disk": disk, "size": sizes_for(request)(disk.size)})
 
 
 @routes.post("/settings/storage/erase")
@@ -95,7 +131,7 @@ async def erase(request: web.Request) -> web.StreamResponse:
     size = text(form, "expected_size", limit=24)
     if not confirmed or not size.isdigit():
         return render("storage_erase.html", request, {
-            "disk": disk, "size": size_words(disk.size),
+            "disk": disk, "size": sizes_for(request)(disk.size),
             "error": translator(request)("Tick the box to confirm the disk may be erased.")},
             status=400)
     _start_move(request, disk, int(size))
