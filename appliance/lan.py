@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from appliance import __version__
-from appliance.platform.mdns import Announcer, NullAnnouncer, ZeroconfAnnouncer, watch_addresses
+from appliance.platform.announcer import Announcer, NullAnnouncer, watch_addresses
 from appliance.platform.network import local_addresses
-from appliance.platform.tls import BoxCertificates, LiveContext, TlsError, renew_loop
+from appliance.platform.certs import CertError, CertFiles, LiveContext, renew_loop
 from appliance.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ class Lan:
     """What the LAN sees of the box; the daemon fills it in once it serves."""
 
     announcer: Announcer = field(default_factory=NullAnnouncer)
-    certs: BoxCertificates | None = None
+    certs: CertFiles | None = None
     https_port: int | None = None
     http_port: int | None = None
     live: LiveContext | None = None
@@ -42,12 +42,14 @@ class Lan:
             self.announcer = NullAnnouncer(name)
             return
         await self.announcer.stop()
+        from appliance.platform.mdns import ZeroconfAnnouncer  # zeroconf only when announcing
         self.announcer = ZeroconfAnnouncer(name, http_port=self.http_port or 80,
                                            https_port=self.https_port, version=__version__)
         await self.announcer.start()
         if self.certs is not None and self.live is not None:
             certs, live = self.certs, self.live
-            if await asyncio.to_thread(certs.ensure, self.announcer.hostname, local_addresses()):
+            addresses = await asyncio.to_thread(local_addresses)
+            if await certs.ensure(self.announcer.hostname, addresses):
                 live.swap(await asyncio.to_thread(certs.ssl_context))
 
 
@@ -82,17 +84,18 @@ async def on_the_lan(lan: Lan, runner: web.AppRunner, settings: Settings, name: 
     """Serve HTTPS and announce the box by name until the block ends."""
     lan.http_port = http_port
     if https_sockets or settings.https_port:
-        lan.certs = BoxCertificates(settings.system / "tls")
+        lan.certs = CertFiles(settings.system / "tls")
         try:
-            await asyncio.to_thread(lan.certs.ensure, name, local_addresses())
+            await lan.certs.ensure(name, await asyncio.to_thread(local_addresses))
             await _serve_https(lan, runner, settings, https_sockets)
-        except TlsError as exc:  # e.g. the clock is not set yet: renewal retries, then serves
+        except CertError as exc:  # e.g. the clock is not set yet: renewal retries, then serves
             logger.warning("HTTPS is off for now: %s", exc)
         except OSError as exc:
             logger.error("HTTPS is off: port %s can't be used (%s); pick another with "
                          "--https-port", settings.https_port, exc.strerror)
             lan.certs = None
     if activated or not _loopback(settings.host):
+        from appliance.platform.mdns import ZeroconfAnnouncer  # zeroconf only when announcing
         lan.announcer = ZeroconfAnnouncer(name, http_port=http_port, https_port=lan.https_port,
                                           version=__version__)
     else:
@@ -110,7 +113,7 @@ async def on_the_lan(lan: Lan, runner: web.AppRunner, settings: Settings, name: 
     lan._tasks.append(asyncio.create_task(announce()))
     if lan.certs is not None:
         lan._tasks.append(asyncio.create_task(renew_loop(
-            lan.certs, lambda: lan.announcer.hostname, local_addresses, reload)))
+            lan.certs.ensure, lambda: lan.announcer.hostname, local_addresses, reload)))
     try:
         yield lan
     finally:

@@ -1,16 +1,16 @@
 """The box's own certificate authority and server certificate, for HTTPS on the home network."""
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import inspect
+import argparse
 import ipaddress
+import json
 import logging
 import os
 import ssl
 import stat
+import sys
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from appliance.platform.certs import (CA_CERT, SERVER_CERT, SERVER_KEY, CertError, CertFiles,
+                                      fingerprint)
 from appliance.platform.network import host_label
 from appliance.store.fileops import FileOps
 
@@ -29,8 +31,7 @@ logger = logging.getLogger(__name__)
 
 HostAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-CA_KEY, CA_CERT = "ca.key", "ca.pem"
-SERVER_KEY, SERVER_CERT = "server.key", "server.pem"
+CA_KEY = "ca.key"
 
 # What the CA may ever vouch for: mDNS names and addresses that only mean something at home.
 PERMITTED_DNS = "local"
@@ -105,15 +106,11 @@ class BoxCertificates:
 
     def ssl_context(self) -> ssl.SSLContext:
         """Return a server SSLContext (TLS 1.2 or later) with the cert and its chain; blocking."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
         with self._lock:
             try:
-                context.load_cert_chain(self.folder / SERVER_CERT, self.folder / SERVER_KEY)
-            except (OSError, ssl.SSLError) as error:
-                raise TlsError(f"cannot load the server certificate from {self.folder} "
-                               f"({error}); call ensure() first") from error
-        return context
+                return CertFiles(self.folder).ssl_context()
+            except CertError as error:
+                raise TlsError(str(error)) from error
 
     def ca_certificate_pem(self) -> bytes:
         """Return the CA certificate that households install, as PEM; blocking."""
@@ -121,8 +118,7 @@ class BoxCertificates:
 
     def ca_fingerprint(self) -> str:
         """Return the SHA-256 fingerprint of the CA certificate, as colon-separated hex; blocking."""
-        digest = hashlib.sha256(self._ca_cert().public_bytes(serialization.Encoding.DER))
-        return ":".join(f"{byte:02X}" for byte in digest.digest())
+        return fingerprint(self.ca_certificate_pem())
 
     def _ca_cert(self) -> x509.Certificate:
         path = self.folder / CA_CERT
@@ -208,56 +204,6 @@ class BoxCertificates:
             tmp.unlink(missing_ok=True)
             raise
         self._ops.fsync_dir(self.folder)
-
-
-class LiveContext:
-    """The SSLContext handed to aiohttp once; `swap` makes later handshakes use a newer one."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self.context = context
-        self.current = context
-        context.sni_callback = self._pick
-
-    def swap(self, context: ssl.SSLContext) -> None:
-        """Serve new connections with `context`; open connections keep their certificate."""
-        self.current = context
-
-    def _pick(self, connection: ssl.SSLObject | ssl.SSLSocket, server_name: str | None,
-              context: ssl.SSLContext) -> None:
-        if self.current is not context:
-            connection.context = self.current
-
-
-async def renew_loop(certs: BoxCertificates, name_fn: Callable[[], str],
-                     addresses_fn: Callable[[], Sequence[str]],
-                     on_change: Callable[[], Awaitable[None] | None], *,
-                     every: float = 12 * 3600, retry: float = 900) -> None:
-    """Check the certificate now and every `every` seconds; call on_change() after a re-issue.
-
-    name_fn and addresses_fn run in a worker thread with ensure(). After a failure
-    (say, a clock not yet set, or on_change() raising) the check is retried every
-    `retry` seconds; each outage is logged once.
-    """
-    failing = unloaded = False
-    while True:
-        try:
-            changed = await asyncio.to_thread(lambda: certs.ensure(name_fn(), addresses_fn()))
-            unloaded = unloaded or changed
-            if unloaded:  # until on_change() succeeds, the new certificate is not served
-                outcome = on_change()
-                if inspect.isawaitable(outcome):
-                    await outcome
-                unloaded = False
-        except Exception as error:
-            if not failing:
-                logger.error("could not renew the HTTPS certificate (retrying every %.0f s): %s",
-                             retry, error)
-            failing = True
-        else:
-            if failing:
-                logger.info("the HTTPS certificate is in order again")
-            failing = False
-        await asyncio.sleep(retry if failing else every)
 
 
 def ca_certificate(key: ec.EllipticCurvePrivateKey, name: str, now: datetime) -> x509.Certificate:
@@ -391,3 +337,24 @@ def _damaged_ca(path: Path, error: Exception) -> TlsError:
         f"Restore {path.parent} from a backup; or, to start over, move that folder away "
         "and restart Hearth, then trust the new CA on every device again"
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Issue or renew the certificates in a folder; print whether they changed (a child process)."""
+    parser = argparse.ArgumentParser(prog="python -m appliance.platform.tls",
+                                     description="Issue or renew the box's certificates.")
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--name", required=True)
+    parser.add_argument("--address", action="append", default=[])
+    args = parser.parse_args(argv)
+    try:
+        changed = BoxCertificates(args.folder).ensure(args.name, args.address)
+    except (TlsError, ValueError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(json.dumps({"changed": changed}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,6 +32,6 @@ async def ca_certificate(request: web.Request) -> web.Response:
     lan = request.config_dict[keys.LAN]
     if lan.certs is None or not lan.https:
         raise web.HTTPNotFound(text="HTTPS is not set up on this box yet.")
-    pem = await asyncio.to_thread(lan.certs.ca_certificate_pem)
+    pem = await asyncio.to_thread(lan.certs.ca_pem)
     return web.Response(body=pem, content_type="application/x-x509-ca-cert", headers={
         "Content-Disposition": 'attachment; filename="hearth-ca.crt"'})

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from appliance.platform.mdns import Announcer, NullAnnouncer, watch_addresses
+from appliance.platform.announcer import Announcer, NullAnnouncer, watch_addresses
 from appliance.platform.network import host_label
 
 logger = logging.getLogger(__name__)

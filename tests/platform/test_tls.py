@@ -8,7 +8,7 @@ import os
 import ssl
 import stat
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,12 +19,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from appliance.platform.certs import LiveContext, renew_loop
 from appliance.platform.tls import (
     Authority,
     BoxCertificates,
-    LiveContext,
     TlsError,
-    renew_loop,
     server_certificate,
     validity,
 )
@@ -316,7 +315,9 @@ async def run_renewals(certs: BoxCertificates, name_fn: Callable[[], str],
                        on_change: Callable[[], Awaitable[None] | None],
                        done: asyncio.Event) -> None:
     """Run renew_loop (checks hourly, retries at once) until `done` is set."""
-    task = asyncio.create_task(renew_loop(certs, name_fn, lambda: ADDRESSES, on_change,
+    async def ensure(name: str, addresses: Sequence[str]) -> bool:
+        return await asyncio.to_thread(certs.ensure, name, addresses)
+    task = asyncio.create_task(renew_loop(ensure, name_fn, lambda: ADDRESSES, on_change,
                                           every=3600, retry=0.01))
     try:
         await asyncio.wait_for(done.wait(), 10)
@@ -329,7 +330,7 @@ async def run_renewals(certs: BoxCertificates, name_fn: Callable[[], str],
 async def test_renew_loop_reissues_and_reports_once_per_failure(
         certs: BoxCertificates, folder: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The loop checks at once, retries after errors, logs each outage once, reports re-issues."""
-    caplog.set_level(logging.INFO, logger="appliance.platform.tls")
+    caplog.set_level(logging.INFO, logger="appliance.platform.certs")
     names = iter(["bad name"] * 3 + ["attic"])
     changed = asyncio.Event()
     await run_renewals(certs, lambda: next(names, "attic"), changed.set, changed)

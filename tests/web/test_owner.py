@@ -5,7 +5,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
 
 from appliance import keys
-from tests.conftest import PASSPHRASE, browser, csrf_of, onboard, page_csrf
+from tests.conftest import PASSPHRASE, browser, csrf_of, page_csrf
 
 
 async def test_first_visit_shows_onboarding(client: TestClient) -> None:
