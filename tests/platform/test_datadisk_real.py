@@ -148,3 +148,34 @@ async def test_storage_page_follows_plugs_live_and_shows_the_move(
             await expect(disk_row).to_contain_text("Holds your data")
         finally:
             await browser.close()
+
+
+@pytest.mark.parametrize("fstype", ["exfat", "ntfs"])
+async def test_exfat_and_ntfs_disks_hold_the_data_too(
+        loop_disks: LoopDisks, helper: Helper, box: TestClient, settings: Settings,
+        fstype: str) -> None:
+    await onboard(box)
+    disk = loop_disks.create("64M")
+    [part] = disk.partition("")
+    fs_uuid = disk.make_fs(part, fstype, "FAMILY")
+    await until(lambda: any(d.uuid == fs_uuid for d in UdevDisks(include_loop=True).list()),
+                "udev to list the disk")
+    csrf = await page_csrf(box, "/settings/storage")
+    await box.post("/settings/storage/adopt", data={"_csrf": csrf, "device": part})
+    datadisk, core = box.app[keys.DATADISK], box.app[keys.CORE]
+    await until(lambda: datadisk.progress and datadisk.progress.phase in ("done", "failed"),
+                "the move")
+    assert datadisk.progress.phase == "done", datadisk.progress
+    assert core.data_dir == helper.media / fs_uuid / "hearth"
+    made = await box.post("/data/io.hearth.test.notes/", json={"text": fstype},
+                          headers={"X-CSRF-Token": csrf})
+    assert made.status == 201
+    note = (await made.json())["id"]
+    await box.close()
+    again = await start_box(settings, helper)
+    try:
+        await onboard_login(again)
+        got = await again.get(f"/data/io.hearth.test.notes/{note}")
+        assert (await got.json())["text"] == fstype
+    finally:
+        await again.close()
