@@ -149,6 +149,42 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return _with_core(settings, work)
 
 
+def cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Add a device (phone, laptop, sync client) for WebDAV; print its app password last."""
+    from appliance.auth.devices import DeviceError
+
+    async def work(core: Any) -> int:
+        try:
+            password, device = await core.devices.add(args.name)
+        except DeviceError as exc:
+            raise CommandError(str(exc)) from None
+        print(f"Device {device.name} added. Connect it to /dav/ with the user name "
+              f"{device.name!r} and this app password, shown only once:", file=sys.stderr)
+        print(password)
+        return 0
+    return _with_core(settings, work)
+
+
+def cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List the devices that may reach the files over WebDAV."""
+    async def work(core: Any) -> int:
+        for device in core.devices.list():
+            print(json.dumps({"id": device.id, "name": device.name,
+                              "created_at": device.created_at}))
+        return 0
+    return _with_core(settings, work)
+
+
+def cmd_device_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    """Revoke a device's app password, by its name or id."""
+    async def work(core: Any) -> int:
+        if not await core.devices.revoke(args.device):
+            raise CommandError(f"there is no device {args.device!r} (see: hearth device list)")
+        print(f"Device {args.device} revoked.")
+        return 0
+    return _with_core(settings, work)
+
+
 def cmd_disks(args: argparse.Namespace, settings: Settings) -> int:
     """List the disks plugged in: size, filesystem, label, free space, USB or not."""
     from appliance.platform.disks import UdevDisks, format_table
@@ -174,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("serve", cmd_serve, settings=tuple(FIELDS))
     command("settings", cmd_settings, settings=tuple(FIELDS))
+    dp = sub.add_parser("device", help="Manage devices that reach the files over WebDAV.")
+    dsub = dp.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = command("add", cmd_device_add, dsub)
+    add.add_argument("name", help="A name for the device, like Pixel-8 or Laptop-Marie.")
+    command("list", cmd_device_list, dsub)
+    drevoke = command("revoke", cmd_device_revoke, dsub)
+    drevoke.add_argument("device", help="The device's name or id (see: hearth device list).")
     disks = command("disks", cmd_disks, settings=())
     disks.add_argument("--include-loop", action="store_true",
                        help="Also list loop devices (disk images, as the tests use).")

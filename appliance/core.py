@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from appliance.auth.devices import Devices
 from appliance.auth.sessions import Sessions
 from appliance.auth.tokens import Tokens
 from appliance.doctypes import Doctype
@@ -28,6 +29,7 @@ CORE_DOCTYPES = (
     Doctype("io.hearth.sessions", private=True),
     Doctype("io.hearth.tokens", indexes=("hash",), private=True),
     Doctype("io.hearth.notifications", indexes=("read",)),
+    Doctype("io.hearth.devices", indexes=("name",), private=True),
 )
 # A store on a disk that was pulled out may never answer: don't wait for it forever.
 CLOSE_TIMEOUT = 5.0
@@ -51,6 +53,7 @@ class Core:
     sessions: Sessions
     tokens: Tokens
     notifications: Notifications
+    devices: Devices
     problem: str | None = None
     readable: bool = False  # while detached, may the last state still be read (a move)?
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -88,7 +91,7 @@ class Core:
                 await asyncio.wait_for(self.store.close(), CLOSE_TIMEOUT)
             fresh = await _open(self.settings, self.doctypes, data_dir)
             for name in ("data_dir", "store", "collections", "owner", "sessions", "tokens",
-                         "notifications"):
+                         "notifications", "devices"):
                 setattr(self, name, getattr(fresh, name))
             self.problem = None
 
@@ -143,6 +146,7 @@ async def _open(settings: Settings, doctypes: dict[str, Doctype], data_dir: Path
                           max_age=settings.session_days * 86400.0),
         tokens=Tokens(collections["io.hearth.tokens"]),
         notifications=Notifications(collections["io.hearth.notifications"]),
+        devices=Devices(collections["io.hearth.devices"]),
     )
 
 

@@ -61,12 +61,13 @@ class Service:
     templates: str | None = None
     backup: tuple[str, ...] | None = None
     order: int = 100
+    mount: str | None = None  # a prefix other than /apps/<id>/ (WebDAV lives at /dav/)
     extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def prefix(self) -> str:
         """Return the URL prefix the service's routes are mounted under."""
-        return f"/apps/{self.id}/"
+        return self.mount or f"/apps/{self.id}/"
 
     def backed_up(self) -> tuple[str, ...]:
         """Return the doctypes this service needs backed up."""

@@ -116,3 +116,19 @@ def test_passphrase_set_from_stdin(tmp_path: Path) -> None:
 def test_passphrase_set_before_onboarding_says_what_to_do(tmp_path: Path) -> None:
     result = hearth("passphrase", "set", stdin="a whole new passphrase\n", data=tmp_path)
     assert result.returncode == 1 and "open it in a browser first" in result.stderr
+
+
+def test_device_add_list_revoke(tmp_path: Path) -> None:
+    made = hearth("device", "add", "Pixel-8", data=tmp_path)
+    assert made.returncode == 0, made.stderr
+    password = made.stdout.strip().splitlines()[-1]
+    assert len(password) == 23 and "shown only once" in made.stderr
+    again = hearth("device", "add", "Pixel-8", data=tmp_path)
+    assert again.returncode == 1 and "already a device with this name" in again.stderr
+    bad = hearth("device", "add", "../../etc", data=tmp_path)
+    assert bad.returncode == 1 and "A device name has" in bad.stderr
+    [listed] = [json.loads(line) for line in hearth("device", "list", data=tmp_path).stdout.split("\n") if line]
+    assert listed["name"] == "Pixel-8"
+    assert password not in (tmp_path / "store" / "io.hearth.devices" / "journal.log").read_bytes().decode(errors="replace")
+    assert hearth("device", "revoke", "Pixel-8", data=tmp_path).returncode == 0
+    assert hearth("device", "list", data=tmp_path).stdout == ""

@@ -1,6 +1,7 @@
 """The one gate every request passes: who is asking, may they, and is it really them."""
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
@@ -12,6 +13,7 @@ from urllib.parse import quote
 from aiohttp import hdrs, web
 
 from appliance import keys
+from appliance.auth.devices import Device
 from appliance.auth.sessions import Session
 from appliance.auth.tokens import Token
 
@@ -40,6 +42,12 @@ def always_open(handler: F) -> F:
     return handler
 
 
+def device_access(handler: F) -> F:
+    """Mark a route as reachable by a device with its app password (HTTP Basic: WebDAV)."""
+    setattr(handler, "hearth_devices", True)
+    return handler
+
+
 def token_access(handler: F) -> F:
     """Mark a route as reachable with a scoped bearer token (the data API)."""
     setattr(handler, "hearth_tokens", True)
@@ -52,6 +60,7 @@ class Identity:
 
     session: Session | None = None
     token: Token | None = None
+    device: Device | None = None
 
 
 def identity(request: web.Request) -> Identity | None:
@@ -134,9 +143,32 @@ async def _check_csrf(request: web.Request, who: Identity | None) -> None:
                               "Reload the page and try again.")
 
 
+def _basic(auth: str) -> tuple[str, str] | None:
+    try:
+        decoded = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    name, sep, password = decoded.partition(":")
+    return (name, password) if sep else None
+
+
+def _ask_device_password() -> web.HTTPException:
+    error = json_error(401, "Give this device's name and its app password (Settings › "
+                            "Devices); the passphrase of the box is not accepted here.")
+    error.headers["WWW-Authenticate"] = 'Basic realm="Hearth", charset="UTF-8"'
+    return error
+
+
 async def _who(request: web.Request) -> Identity | None:
     core = request.config_dict[keys.CORE]
     auth = request.headers.get(hdrs.AUTHORIZATION, "")
+    if auth.lower().startswith("basic ") and \
+            getattr(request.match_info.handler, "hearth_devices", False):
+        credentials = _basic(auth)
+        device = core.devices.verify(*credentials) if credentials else None
+        if device is None:
+            raise _ask_device_password()
+        return Identity(device=device)
     if auth.lower().startswith("bearer "):
         token = core.tokens.verify(auth[7:].strip())
         if token is None:
@@ -168,6 +200,8 @@ def _unavailable(request: web.Request, problem: str) -> web.HTTPException:
 
 
 def _refuse_anonymous(request: web.Request) -> web.HTTPException:
+    if getattr(request.match_info.handler, "hearth_devices", False):
+        return _ask_device_password()
     if _wants_html(request):
         if not request.config_dict[keys.CORE].owner.onboarded:
             return web.HTTPSeeOther("/welcome")
@@ -190,6 +224,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if who is not None and who.token is not None:
         if not getattr(handler_fn, "hearth_tokens", False):
             raise json_error(403, "Tokens only open the data API (/data/…).")
+    elif who is not None and who.device is not None:
+        pass  # HTTP Basic is no ambient browser credential for WebDAV's methods: no CSRF
     elif request.method not in _SAFE:
         await _check_csrf(request, who)
     response = await handler(request)

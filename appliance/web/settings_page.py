@@ -8,6 +8,7 @@ from aiohttp import web
 
 from appliance import keys
 from appliance.auth.guard import identity
+from appliance.auth.devices import DeviceError
 from appliance.auth.tokens import Scope, ScopeError
 from appliance.owner import OwnerError
 from appliance.web.agents import describe_agent
@@ -29,6 +30,7 @@ def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Respo
                      for session in core.sessions.list()],
         "current_session": who.session.id if who and who.session else None,
         "tokens": core.tokens.list(),
+        "devices": core.devices.list(), "new_device": None,
         "message": None, "error": None, "new_token": None, "section": None,
     }
     context.update(extra)
@@ -94,6 +96,27 @@ async def settings_end_session(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     await request.config_dict[keys.CORE].sessions.end(text(form, "id", limit=128))
     raise web.HTTPSeeOther("/settings#sessions")
+
+
+@routes.post("/settings/devices")
+async def settings_add_device(request: web.Request) -> web.Response:
+    """Add a device and show its app password once."""
+    core = request.config_dict[keys.CORE]
+    form = await request.post()
+    try:
+        password, device = await core.devices.add(text(form, "name", limit=64))
+    except DeviceError as exc:
+        return _page(request, status=400, error=translator(request)(str(exc)),
+                     section="devices")
+    return _page(request, section="devices", new_device=(device.name, password))
+
+
+@routes.post("/settings/devices/revoke")
+async def settings_revoke_device(request: web.Request) -> web.StreamResponse:
+    """Revoke a device's app password."""
+    form = await request.post()
+    await request.config_dict[keys.CORE].devices.revoke(text(form, "id", limit=64))
+    raise web.HTTPSeeOther("/settings#devices")
 
 
 @routes.post("/settings/tokens")

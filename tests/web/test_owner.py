@@ -170,3 +170,21 @@ async def test_while_the_data_is_out_of_reach_pages_say_so_and_writes_wait(
     await core.attach(data_dir)
     assert (await owner.get("/settings")).status == 200  # the same session still works
     assert (await (await owner.get("/healthz")).json())["data"] == "ok"
+
+
+async def test_devices_get_an_app_password_shown_once(owner: TestClient) -> None:
+    csrf = await page_csrf(owner, "/settings")
+    made = await owner.post("/settings/devices", data={"_csrf": csrf, "name": "Laptop Marie"})
+    page = await made.text()
+    assert made.status == 200 and "/dav/" in page
+    password = page.split('data-testid="app-password">')[1].split("<")[0]
+    core = owner.app[keys.CORE]
+    assert core.devices.verify("Laptop Marie", password) is not None
+    assert core.devices.verify("Laptop Marie", PASSPHRASE) is None
+    again = await (await owner.get("/settings")).text()
+    assert "Laptop Marie" in again and password not in again
+    dup = await owner.post("/settings/devices", data={"_csrf": csrf, "name": "Laptop Marie"})
+    assert dup.status == 400 and "already a device" in await dup.text()
+    device = core.devices.list()[0]
+    await owner.post("/settings/devices/revoke", data={"_csrf": csrf, "id": device.id})
+    assert core.devices.verify("Laptop Marie", password) is None
