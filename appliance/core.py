@@ -30,6 +30,7 @@ CORE_DOCTYPES = (
     Doctype("io.hearth.tokens", indexes=("hash",), private=True),
     Doctype("io.hearth.notifications", indexes=("read",)),
     Doctype("io.hearth.devices", indexes=("name",), private=True),
+    Doctype("io.hearth.files", indexes=("path", "dir_id")),
 )
 # A store on a disk that was pulled out may never answer: don't wait for it forever.
 CLOSE_TIMEOUT = 5.0
