@@ -20,6 +20,9 @@ def _allow(request: web.Request, doctype: str, verb: str) -> None:
     core = request.config_dict[keys.CORE]
     if doctype in core.private_doctypes():
         raise json_error(403, f"{doctype} is private to the box.")
+    spec = core.doctypes.get(doctype)
+    if verb != "GET" and spec is not None and not spec.api_writable:
+        raise json_error(403, f"{doctype} is read-only here: change it through its service.")
     who = identity(request)
     if who is not None and who.token is not None and not who.token.allows(doctype, verb):
         raise json_error(403, f"This token may not {verb} {doctype}.")

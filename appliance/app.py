@@ -64,13 +64,30 @@ async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         core = await open_core(settings, services, data_dir=data_dir)
     app[keys.CORE] = core
-    purged = await core.sessions.purge_expired()
-    if purged:
-        logger.info("%d expired sessions removed", purged)
+    if core.available:
+        purged = await core.sessions.purge_expired()
+        if purged:
+            logger.info("%d expired sessions removed", purged)
+    # Files changed behind Hearth's back (the disk edited on a PC) are picked up in the
+    # background: READY does not wait for a walk of the whole disk.
+    rescan = asyncio.create_task(_rescan(core))
     try:
         yield
     finally:
+        rescan.cancel()
+        await asyncio.gather(rescan, return_exceptions=True)
         await core.close()  # commits every acknowledged write before the process ends
+
+
+async def _rescan(core: Core) -> None:
+    if not core.available:
+        return
+    try:
+        report = await core.files.rescan()
+    except Exception:  # a damaged tree must not stop the box; the Drive's rescan retries
+        logger.exception("the start-up rescan of the files failed")
+        return
+    logger.info("files rescanned: %s", report)
 
 
 async def _disks_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -107,6 +124,7 @@ def _mount(app: web.Application, service: Service) -> None:
     ctx = ServiceContext(
         collections=_Collections(app, [d.name for d in service.doctypes]),
         files_dir=lambda: app[keys.CORE].data_dir / "files" / service.id,
+        drive=lambda: app[keys.CORE].files,
         notify=notify,
         logger=logging.getLogger(f"hearth.service.{service.id}"),
         clock=time.time,

@@ -15,6 +15,9 @@ from appliance.auth.devices import Devices
 from appliance.auth.sessions import Sessions
 from appliance.auth.tokens import Tokens
 from appliance.doctypes import Doctype
+from appliance.files import DOCTYPE as FILES_DOCTYPE
+from appliance.files import INDEXES as FILES_INDEXES
+from appliance.files import FileTree
 from appliance.notifications import Notifications
 from appliance.owner import Owner
 from appliance.services import Service
@@ -30,7 +33,7 @@ CORE_DOCTYPES = (
     Doctype("io.hearth.tokens", indexes=("hash",), private=True),
     Doctype("io.hearth.notifications", indexes=("read",)),
     Doctype("io.hearth.devices", indexes=("name",), private=True),
-    Doctype("io.hearth.files", indexes=("path", "dir_id")),
+    Doctype(FILES_DOCTYPE, indexes=FILES_INDEXES, api_writable=False),
 )
 # A store on a disk that was pulled out may never answer: don't wait for it forever.
 CLOSE_TIMEOUT = 5.0
@@ -55,6 +58,7 @@ class Core:
     tokens: Tokens
     notifications: Notifications
     devices: Devices
+    files: FileTree
     problem: str | None = None
     readable: bool = False  # while detached, may the last state still be read (a move)?
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -92,7 +96,7 @@ class Core:
                 await asyncio.wait_for(self.store.close(), CLOSE_TIMEOUT)
             fresh = await _open(self.settings, self.doctypes, data_dir)
             for name in ("data_dir", "store", "collections", "owner", "sessions", "tokens",
-                         "notifications", "devices"):
+                         "notifications", "devices", "files"):
                 setattr(self, name, getattr(fresh, name))
             self.problem = None
 
@@ -148,6 +152,7 @@ async def _open(settings: Settings, doctypes: dict[str, Doctype], data_dir: Path
         tokens=Tokens(collections["io.hearth.tokens"]),
         notifications=Notifications(collections["io.hearth.notifications"]),
         devices=Devices(collections["io.hearth.devices"]),
+        files=FileTree(data_dir, collections[FILES_DOCTYPE]),
     )
 
 

@@ -12,7 +12,7 @@ from appliance.store.fileops import FileOps
 
 CHUNK = 1024 * 1024
 # What moves with the owner; system/ (keys) stays on the SD card.
-MOVED = ("files", "store", "disk.json")
+MOVED = ("files", "trash", "store", "disk.json")
 
 Report = Callable[[str, int], None]  # (phase, bytes done in that phase)
 

@@ -40,6 +40,7 @@ class Doctype:
     migrations: tuple[Migration, ...] = ()
     fields: Mapping[str, FieldSpec] | None = None
     private: bool = False  # never reachable through the data API or a token
+    api_writable: bool = True  # False: the data API only reads it (its owner writes it)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def validate(self, doc: Mapping[str, Any]) -> None:

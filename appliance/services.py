@@ -13,6 +13,7 @@ from aiohttp import web
 from appliance.doctypes import Doctype
 
 if TYPE_CHECKING:
+    from appliance.files import FileTree
     from appliance.store import Collection
 
 Notify = Callable[[str, str, str], Awaitable[object]]
@@ -26,11 +27,13 @@ ENTRY_POINT_GROUP = "hearth.services"
 class ServiceContext:
     """What a service may use: its own collections, its files folder, a logger, a clock.
 
-    `notify(kind, title, body)` tells the owner something in the notifications area.
+    `notify(kind, title, body)` tells the owner something in the notifications area;
+    `drive()` is the owner's file tree (it follows the data disk: call it per request).
     """
 
     collections: Mapping[str, Collection]
     files_dir: Callable[[], Path]
+    drive: Callable[[], FileTree]
     notify: Notify
     logger: logging.Logger
     clock: Callable[[], float]

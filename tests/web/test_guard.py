@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -15,7 +16,7 @@ from tests.conftest import onboard
 PUBLIC = {
     ("GET", "/healthz"), ("GET", "/welcome"), ("POST", "/welcome"),
     ("GET", "/login"), ("POST", "/login"), ("POST", "/lang"),
-    ("GET", "/static/{filename}"), ("GET", "/https"), ("GET", "/https/hearth-ca.crt"),
+    ("GET", "/https"), ("GET", "/https/hearth-ca.crt"),
 }
 SAMPLES = {"doctype": "io.hearth.bookmarks", "docid": "abc123", "filename": "hearth.css",
            "id": "abc123"}
@@ -29,7 +30,7 @@ def walk(app: web.Application) -> Iterator[tuple[str, str, web.AbstractRoute]]:
             continue
         pattern = resource.canonical
         if isinstance(resource, web.StaticResource):
-            pattern += "/{filename}"
+            continue  # stylesheets and scripts: public by nature, checked below
         for route in resource:
             if route.method != "HEAD":
                 yield route.method, pattern, route
@@ -60,10 +61,25 @@ async def test_every_private_route_refuses_anonymous_requests(client: TestClient
 
 
 async def test_routes_marked_public_are_only_the_listed_ones(client: TestClient) -> None:
-    marked = {(m, p) for m, p, r in walk(client.app)
-              if getattr(r.handler, "hearth_public", False)
-              or isinstance(r.resource, web.StaticResource)}
+    marked = {(m, p) for m, p, r in walk(client.app) if getattr(r.handler, "hearth_public", False)}
     assert marked == PUBLIC
+
+
+def _static(app: web.Application) -> Iterator[web.StaticResource]:
+    for resource in app.router.resources():
+        if isinstance(resource, web.PrefixedSubAppResource):
+            yield from _static(resource._app)
+        elif isinstance(resource, web.StaticResource):
+            yield resource
+
+
+async def test_static_folders_hold_only_code_and_styles(client: TestClient) -> None:
+    folders = [Path(r._directory) for r in _static(client.app)]
+    assert folders
+    for folder in folders:
+        assert "static" in folder.parts and "files" not in folder.parts
+        kinds = {p.suffix for p in folder.rglob("*") if p.is_file()}
+        assert kinds <= {".css", ".js", ".svg", ".png", ".woff2"}, (folder, kinds)
 
 
 async def test_tokens_open_nothing_but_the_data_api(client: TestClient) -> None:

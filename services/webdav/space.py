@@ -1,0 +1,103 @@
+"""The WebDAV view of the Drive: URLs, entries, locks and dead properties of one box."""
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from appliance.auth.guard import identity
+from appliance.files import FileEntry, FileTree, NotADirectory, NotFound
+from appliance.store import Collection
+from services.webdav import urls
+from services.webdav.deadprops import DeadProperties
+from services.webdav.errors import DavError, bad_request
+from services.webdav.locks import LockTable
+
+logger = logging.getLogger(__name__)
+
+
+class DavSpace:
+    """Everything the handlers share: built once per app, nothing done at construction."""
+
+    def __init__(self, drive: Callable[[], FileTree], props: Callable[[], Collection],
+                 prefix: str) -> None:
+        self._drive = drive
+        self.prefix = prefix
+        self.locks = LockTable()
+        self.props = DeadProperties(props)
+
+    @property
+    def tree(self) -> FileTree:
+        """Return the Drive's file tree (it follows the data disk)."""
+        return self._drive()
+
+    def path_of(self, request: web.Request) -> str:
+        """Return the Drive path a request is about."""
+        if request.url.fragment or "#" in request.raw_path:
+            raise bad_request("The URL has a #fragment, which names no resource; "
+                              "send the request without it.")
+        return urls.to_path(request.rel_url.raw_path, self.prefix)
+
+    def url_path(self, url: str, request: web.Request) -> str:
+        """Return the Drive path an absolute URL or path names (Destination, If tags)."""
+        return urls.from_url(url, scheme=request.scheme, host=request.host, prefix=self.prefix)
+
+    def destination(self, request: web.Request) -> str:
+        """Return the Drive path of the Destination header of COPY and MOVE."""
+        raw = request.headers.get("Destination")
+        if not raw:
+            raise bad_request("COPY and MOVE need a Destination header (the URL to copy "
+                              "or move to).")
+        return self.url_path(raw, request)
+
+    def href(self, path: str, *, collection: bool = False) -> str:
+        """Return the URL path of a Drive path, as hrefs in answers show it."""
+        return urls.to_href(path, self.prefix, collection=collection)
+
+    def href_of(self, entry: FileEntry) -> str:
+        """Return the URL path of an entry (a folder's ends with /)."""
+        return self.href(entry.path, collection=entry.is_dir)
+
+    @staticmethod
+    def principal(request: web.Request) -> str:
+        """Return who is asking, for lock ownership: a device, or the owner's browser."""
+        who = identity(request)
+        if who is not None and who.device is not None:
+            return f"device:{who.device.id}"
+        return "owner"
+
+    async def find(self, path: str) -> FileEntry | None:
+        """Return what is at path, or None if nothing is (or a file is in the way)."""
+        try:
+            return await self.tree.stat(path)
+        except (NotFound, NotADirectory):
+            return None
+
+    async def need(self, path: str) -> FileEntry:
+        """Return what is at path, or a 404 that says so."""
+        entry = await self.find(path)
+        if entry is None:
+            raise DavError(404, f"Nothing is at {self.href(path)}: it may have been moved or "
+                                "deleted; refresh the folder.")
+        return entry
+
+    async def walk(self, entry: FileEntry) -> AsyncIterator[FileEntry]:
+        """Yield an entry and, for a folder, everything beneath it."""
+        yield entry
+        if entry.is_dir:
+            for child in await self.tree.list(entry.path):
+                async for found in self.walk(child):
+                    yield found
+
+    async def subtree_ids(self, entry: FileEntry | None) -> dict[str, str]:
+        """Return {path relative to entry: id} of everything beneath it, if props need it.
+
+        The walk only happens when some resource has dead properties at all.
+        """
+        if entry is None or not self.props.any():
+            return {}
+        found = {}
+        async for item in self.walk(entry):
+            found[item.path[len(entry.path):]] = item.id
+        return found

@@ -1,0 +1,221 @@
+"""Browsing and rearranging: folders, move, copy, delete, tags, search, usage, odd disks."""
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from appliance.files import (
+    Exists,
+    FilesError,
+    FileTree,
+    InvalidTag,
+    NotADirectory,
+    NotFound,
+)
+from appliance.store import Collection, FileOps
+from tests.files.conftest import leftovers, on_disk, paths, sha, stream
+
+
+async def make(tree: FileTree, *items: str) -> None:
+    """Create folders ("x/") and files (content: their path) in order."""
+    for item in items:
+        if item.endswith("/"):
+            await tree.mkdir(item)
+        else:
+            await tree.write(item, stream(item.encode()))
+
+
+async def test_folders_list_their_children_folders_first(tree: FileTree) -> None:
+    await make(tree, "/b.txt", "/Zoo/", "/a.txt", "/Attic/", "/Attic/old.txt")
+    assert [(e.name, e.type) for e in await tree.list("/")] == [
+        ("Attic", "directory"), ("Zoo", "directory"), ("a.txt", "file"), ("b.txt", "file")]
+    root = await tree.stat("/")
+    assert root.type == "directory" and root.path == "/" and root.mime == "inode/directory"
+    attic = await tree.stat("/Attic")
+    assert attic.size == 0 and attic.sha256 is None and attic.etag.startswith('"d')
+    with pytest.raises(NotADirectory):
+        await tree.list("/a.txt")
+    with pytest.raises(NotFound):
+        await tree.list("/nope")
+
+
+async def test_mkdir_refuses_taken_names_and_missing_parents(tree: FileTree) -> None:
+    await make(tree, "/Docs/", "/file.txt")
+    with pytest.raises(Exists):
+        await tree.mkdir("/Docs")
+    with pytest.raises(Exists):
+        await tree.mkdir("/file.txt")
+    with pytest.raises(NotFound):
+        await tree.mkdir("/missing/sub")
+    with pytest.raises(NotADirectory):
+        await tree.mkdir("/file.txt/sub")
+
+
+async def test_moving_a_folder_carries_its_descendants_and_keeps_ids(
+        tree: FileTree, coll: Collection, data: Path) -> None:
+    await make(tree, "/Trips/", "/Trips/2024/", "/Trips/2024/beach.jpg", "/Trips/notes.txt",
+               "/Archive/")
+    before = {e.path: e.id for e in await tree.list("/Trips")}
+    beach = await tree.stat("/Trips/2024/beach.jpg")
+    moved = await tree.move("/Trips", "/Archive/Holidays")
+    assert moved.path == "/Archive/Holidays" and moved.name == "Holidays"
+    after = await tree.list("/Archive/Holidays")
+    assert {e.name: e.id for e in after} == {p.rsplit("/", 1)[1]: i for p, i in before.items()}
+    moved_beach = await tree.stat("/Archive/Holidays/2024/beach.jpg")
+    assert moved_beach.id == beach.id and moved_beach.etag == beach.etag
+    assert paths(coll.all()) == {"/Archive", "/Archive/Holidays", "/Archive/Holidays/2024",
+                                 "/Archive/Holidays/2024/beach.jpg",
+                                 "/Archive/Holidays/notes.txt"}
+    assert "Archive/Holidays/2024/beach.jpg" in on_disk(data)
+    with pytest.raises(NotFound):
+        await tree.stat("/Trips")
+
+
+async def test_move_refuses_to_clobber_unless_asked(tree: FileTree) -> None:
+    await make(tree, "/a.txt", "/b.txt", "/Dir/", "/Dir/x/")
+    with pytest.raises(Exists):
+        await tree.move("/a.txt", "/b.txt")
+    with pytest.raises(FilesError, match="into itself"):
+        await tree.move("/Dir", "/Dir/x/Dir")
+    a = await tree.stat("/a.txt")
+    replaced = await tree.move("/a.txt", "/b.txt", overwrite=True)
+    assert replaced.id == a.id and tree.real_path("/b.txt").read_bytes() == b"/a.txt"
+    assert [e.name for e in await tree.list("/")] == ["Dir", "b.txt"]
+    renamed = await tree.move("/b.txt", "/B.txt")
+    assert renamed.id == a.id and renamed.name == "B.txt"
+
+
+async def test_copying_a_folder_copies_everything_with_new_ids(
+        tree: FileTree, coll: Collection, data: Path) -> None:
+    await make(tree, "/Src/", "/Src/deep/", "/Src/deep/a.bin", "/Src/b.txt")
+    await tree.set_tags("/Src/b.txt", ["keep"])
+    originals = {e.id for e in await tree.list("/Src")}
+    copy = await tree.copy("/Src", "/Copy")
+    assert copy.type == "directory" and copy.id not in originals
+    listed = await tree.list("/Copy")
+    assert {e.name for e in listed} == {"deep", "b.txt"} and not originals & {e.id for e in listed}
+    b = await tree.stat("/Copy/b.txt")
+    assert b.tags == ("keep",) and b.sha256 == sha(b"/Src/b.txt")
+    assert tree.real_path("/Copy/deep/a.bin").read_bytes() == b"/Src/deep/a.bin"
+    assert (await tree.stat("/Copy/deep/a.bin")).sha256 == sha(b"/Src/deep/a.bin")
+    assert len(coll) == 8 and leftovers(data) == []
+    with pytest.raises(Exists):
+        await tree.copy("/Src", "/Copy")
+    with pytest.raises(FilesError, match="into itself"):
+        await tree.copy("/Src", "/Src/deep/again")
+
+
+async def test_copying_a_file(tree: FileTree) -> None:
+    await make(tree, "/a.txt", "/other.txt")
+    original = await tree.stat("/a.txt")
+    copy = await tree.copy("/a.txt", "/b.txt")
+    assert copy.id != original.id and copy.sha256 == original.sha256
+    with pytest.raises(Exists):
+        await tree.copy("/a.txt", "/other.txt")
+    await tree.copy("/a.txt", "/other.txt", overwrite=True)
+    assert tree.real_path("/other.txt").read_bytes() == b"/a.txt"
+
+
+async def test_copy_over_a_folder_replaces_it_when_asked(tree: FileTree, coll: Collection) -> None:
+    await make(tree, "/New/", "/New/n.txt", "/Old/", "/Old/o.txt")
+    await tree.copy("/New", "/Old", overwrite=True)
+    assert [e.name for e in await tree.list("/Old")] == ["n.txt"]
+    assert paths(coll.all()) == {"/New", "/New/n.txt", "/Old", "/Old/n.txt"}
+
+
+async def test_delete_is_for_good(tree: FileTree, coll: Collection, data: Path) -> None:
+    await make(tree, "/Old/", "/Old/sub/", "/Old/sub/x.txt", "/keep.txt")
+    await tree.delete("/Old")
+    assert on_disk(data) == {"keep.txt"} and paths(coll.all()) == {"/keep.txt"}
+    assert await tree.trashed() == [] and leftovers(data) == []
+    with pytest.raises(NotFound):
+        await tree.delete("/Old")
+    with pytest.raises(FilesError, match="root folder"):
+        await tree.delete("/")
+
+
+async def test_tags_are_kept_in_order_without_repeats(tree: FileTree) -> None:
+    await make(tree, "/a.txt")
+    entry = await tree.set_tags("/a.txt", [" work ", "2024", "work", "Été"])
+    assert entry.tags == ("work", "2024", "Été") == (await tree.stat("/a.txt")).tags
+    with pytest.raises(InvalidTag):
+        await tree.set_tags("/a.txt", [""])
+    with pytest.raises(InvalidTag):
+        await tree.set_tags("/a.txt", "work")
+
+
+async def test_search_ignores_case_and_accents(tree: FileTree) -> None:
+    await make(tree, "/Zoo/", "/Zoo/Eléphant.jpg", "/Zoo/ÉLÉPHANTS/", "/Zoo/lion.png",
+               "/telephone.txt", "/Zoo/trashed-éléphant.txt")
+    await tree.trash("/Zoo/trashed-éléphant.txt")
+    found = [e.path for e in await tree.search("élé")]
+    assert found == ["/Zoo/Eléphant.jpg", "/Zoo/ÉLÉPHANTS", "/telephone.txt"]
+    assert [e.name for e in await tree.search("ELEPHANT jpg")] == ["Eléphant.jpg"]
+    assert [e.name for e in await tree.search("ele", limit=1)] == ["Eléphant.jpg"]
+    assert await tree.search("   ") == []
+
+
+async def test_usage_counts_file_sizes_and_the_disk(tree: FileTree) -> None:
+    await tree.write("/a.bin", stream(b"a" * 1000))
+    await tree.write("/b.bin", stream(b"b" * 500))
+    await tree.trash("/b.bin")
+    used, free, total = await tree.usage()
+    assert used == 1500 and 0 < free <= total
+
+
+async def test_links_never_lead_out_of_the_files_folder(tree: FileTree, data: Path,
+                                                        tmp_path: Path) -> None:
+    await make(tree, "/inside.txt")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for visitors")
+    os.symlink(secret, data / "files" / "link.txt")
+    os.symlink(tmp_path, data / "files" / "linkdir")
+    assert [e.name for e in await tree.list("/")] == ["inside.txt"]
+    for path in ("/link.txt", "/linkdir/secret.txt"):
+        with pytest.raises(NotFound):
+            tree.real_path(path)
+        with pytest.raises(NotFound):
+            await tree.stat(path)
+    assert tree.real_path("/inside.txt") == data / "files" / "inside.txt"
+
+
+async def test_a_name_written_in_nfd_by_a_mac_is_found_in_nfc(tree: FileTree, data: Path) -> None:
+    await tree.list("/")  # the files folder appears on first use
+    nfd = unicodedata.normalize("NFD", "Éléphant.jpg")
+    (data / "files" / nfd).write_bytes(b"trunk")
+    [entry] = await tree.list("/")
+    assert entry.name == "Éléphant.jpg" and entry.path == "/Éléphant.jpg"
+    assert (await tree.stat(nfd)).id == entry.id == (await tree.stat("/Éléphant.jpg")).id
+    assert tree.real_path("/Éléphant.jpg").read_bytes() == b"trunk"
+    assert [e.name for e in await tree.search("elephant")] == ["Éléphant.jpg"]
+    await tree.write("/Éléphant.jpg", stream(b"bigger trunk"))
+    assert os.listdir(data / "files") == [nfd], "the Mac's file was replaced, not doubled"
+    await tree.move("/Éléphant.jpg", "/Mammoth.jpg")
+    assert os.listdir(data / "files") == ["Mammoth.jpg"]
+
+
+class SlowDirSync(FileOps):
+    """File operations whose folder syncs take a while (a slow USB disk)."""
+
+    def fsync_dir(self, path: Path) -> None:
+        time.sleep(0.1)
+        super().fsync_dir(path)
+
+
+async def test_a_change_runs_to_its_end_when_its_caller_leaves(data: Path,
+                                                               coll: Collection) -> None:
+    tree = FileTree(data, coll, ops=SlowDirSync())
+    await make(tree, "/Album/", "/Album/song.mp3")
+    song = await tree.stat("/Album/song.mp3")
+    move = asyncio.create_task(tree.move("/Album", "/Records"))
+    await asyncio.sleep(0.05)  # the folder is being renamed on disk
+    move.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await move
+    assert (await tree.stat("/Records/song.mp3")).id == song.id
+    assert paths(coll.all()) == {"/Records", "/Records/song.mp3"}
