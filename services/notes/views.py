@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance import keys
 from appliance.files.errors import Conflict, FilesError, NotFound, TooLarge
 from appliance.services import ServiceContext
 from appliance.web.forms import text
@@ -19,7 +20,14 @@ from services.notes.search import Hit, find
 logger = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
-SHARE_FORM = "/s/new"  # the sharing service's form (docs/sharing.md)
+
+
+def share_form(request: web.Request) -> str | None:
+    """Return the sharing service's form for a new link, if it is installed (docs/sharing.md)."""
+    for service in request.config_dict[keys.SERVICES]:
+        if service.id == "sharing" and service.routes is not None:
+            return service.prefix + "new"
+    return None
 
 
 def build(ctx: ServiceContext) -> web.Application:
@@ -48,7 +56,7 @@ def build(ctx: ServiceContext) -> web.Application:
             "name": name, "body": body, "etag": etag, "error": error, "action": action,
             "preview": await asyncio.to_thread(to_html, body),
             "theirs": await asyncio.to_thread(to_html, theirs) if theirs is not None else None,
-            "share": SHARE_FORM if name else None, "share_path": f"{FOLDER}/{name}",
+            "share": share_form(request) if name else None, "share_path": f"{FOLDER}/{name}",
             "url_preview": str(request.app.router["preview"].url_for()),
             "saved": "saved" in request.query,
         }, status=status)

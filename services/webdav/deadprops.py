@@ -37,15 +37,13 @@ class DeadProperties:
 
     def get(self, file_id: str) -> dict[str, str]:
         """Return the dead properties of a file or folder."""
-        doc = self._doc(file_id)
-        props = doc.get("props") if doc is not None else None
-        return dict(props) if isinstance(props, dict) else {}
+        return _props(self._doc(file_id))
 
     async def change(self, file_id: str, ops: Iterable[tuple[str, str | None]]) -> None:
         """Apply PROPPATCH's set (XML text) and remove (None) in order; 507 if too big."""
         async with self._lock:
             doc = self._doc(file_id)
-            props = self.get(file_id)
+            props = _props(doc)
             for name, value in ops:
                 if value is None:
                     props.pop(name, None)
@@ -83,3 +81,8 @@ class DeadProperties:
                 doc = self._doc(file_id)
                 if doc is not None:
                     await self._save(file_id, doc, {})
+
+
+def _props(doc: dict[str, Any] | None) -> dict[str, str]:
+    props = doc.get("props") if doc is not None else None
+    return dict(props) if isinstance(props, dict) else {}

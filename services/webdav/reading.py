@@ -15,7 +15,12 @@ from services.webdav.download import Download, range_applies
 from services.webdav.errors import DavError, bad_request
 from services.webdav.headers import INFINITY, depth
 from services.webdav.properties import (
-    PROTECTED, QUOTA, LiveProperties, Usage, activelock, empty,
+    PROTECTED,
+    QUOTA,
+    LiveProperties,
+    Usage,
+    activelock,
+    empty,
 )
 from services.webdav.space import DavSpace
 
@@ -23,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 METHODS = ("OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "MKCOL",
            "COPY", "MOVE", "LOCK", "UNLOCK")
-_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:">'
+_PROLOGUE = '<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:">'
 _OK = "<D:status>HTTP/1.1 200 OK</D:status>"
 _MISSING = "<D:status>HTTP/1.1 404 Not Found</D:status>"
 DAV_HEADERS = {"DAV": "1, 2", "MS-Author-Via": "DAV", "Allow": ", ".join(METHODS),
@@ -42,7 +47,8 @@ def _wanted(body: bytes) -> tuple[str, list[str]]:
     root = parse(body)
     if root.tag != dav("propfind"):
         raise bad_request("A PROPFIND body must be a DAV:propfind element.")
-    mode, names = "", list[str]()
+    mode = ""
+    names: list[str] = []
     for child in root:
         if child.tag in (dav("allprop"), dav("propname"), dav("prop")):
             if mode:
@@ -108,12 +114,9 @@ async def propfind(space: DavSpace, request: web.Request, path: str) -> web.Stre
     entries = [entry]
     if level == 1 and entry.is_dir:
         entries += await space.tree.list(path)
-    usage = None
-    if any(name in QUOTA for name in names):
-        used, free, _ = await space.tree.usage()
-        usage = Usage(used, free)
+    usage = await space.usage() if any(name in QUOTA for name in names) else None
     describer = _Describer(space, mode, names, usage)
-    body = "".join((_HEAD, *(describer.describe(e) for e in entries), "</D:multistatus>"))
+    body = "".join((_PROLOGUE, *(describer.describe(e) for e in entries), "</D:multistatus>"))
     return web.Response(status=207, body=body.encode("utf-8"), charset="utf-8",
                         content_type="application/xml")
 

@@ -8,7 +8,14 @@ from aiohttp import web
 
 from appliance.auth.guard import device_access
 from appliance.files import (
-    Conflict, Exists, FilesError, InvalidName, NoSpace, NotADirectory, NotEmpty, NotFound,
+    Conflict,
+    Exists,
+    FilesError,
+    InvalidName,
+    NoSpace,
+    NotADirectory,
+    NotEmpty,
+    NotFound,
     TooLarge,
 )
 from appliance.services import ServiceContext

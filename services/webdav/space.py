@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -13,8 +14,11 @@ from services.webdav import urls
 from services.webdav.deadprops import DeadProperties
 from services.webdav.errors import DavError, bad_request
 from services.webdav.locks import LockTable
+from services.webdav.properties import Usage
 
 logger = logging.getLogger(__name__)
+
+USAGE_SECONDS = 30.0  # the Finder asks for the quota with every folder it opens
 
 
 class DavSpace:
@@ -26,6 +30,7 @@ class DavSpace:
         self.prefix = prefix
         self.locks = LockTable()
         self.props = DeadProperties(props)
+        self._usage: tuple[float, Usage] | None = None
 
     @property
     def tree(self) -> FileTree:
@@ -81,6 +86,14 @@ class DavSpace:
             raise DavError(404, f"Nothing is at {self.href(path)}: it may have been moved or "
                                 "deleted; refresh the folder.")
         return entry
+
+    async def usage(self) -> Usage:
+        """Return the quota figures, measured at most every USAGE_SECONDS."""
+        now = time.monotonic()
+        if self._usage is None or now - self._usage[0] > USAGE_SECONDS:
+            used, free, _ = await self.tree.usage()
+            self._usage = (now, Usage(used, free))
+        return self._usage[1]
 
     async def walk(self, entry: FileEntry) -> AsyncIterator[FileEntry]:
         """Yield an entry and, for a folder, everything beneath it."""

@@ -34,6 +34,8 @@ async def _prepare(space: DavSpace, request: web.Request, src: str, *, moving: b
         raise DavError(403, f"A folder can't be {verb} into itself; pick a destination "
                             "outside it.")
     existing = await space.find(dst)
+    if existing is not None and existing.id == entry.id:
+        existing = None  # a change of case on a disk that ignores case (exFAT, NTFS)
     changes = [Change(dst, membership=existing is None, deep=existing is not None)]
     if moving:
         changes.append(Change(src, membership=True, deep=entry.is_dir))
@@ -76,7 +78,7 @@ async def copy(space: DavSpace, request: web.Request, path: str) -> web.StreamRe
 
 async def move(space: DavSpace, request: web.Request, path: str) -> web.StreamResponse:
     """Move or rename; dead properties follow (they are keyed by file id), locks stay behind."""
-    entry, dst, existing, _ = await _prepare(space, request, path, moving=True)
+    _, dst, existing, _ = await _prepare(space, request, path, moving=True)
     replaced = await space.subtree_ids(existing)
     try:
         await space.tree.move(path, dst, overwrite=existing is not None)

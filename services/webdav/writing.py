@@ -8,7 +8,14 @@ from aiohttp import web
 from appliance.files import Conflict, Exists, NotADirectory, NotFound
 from services.webdav import preconditions
 from services.webdav.davxml import (
-    dav, element, parse, propstat, read_body, reply, response, to_text,
+    dav,
+    element,
+    parse,
+    propstat,
+    read_body,
+    reply,
+    response,
+    to_text,
 )
 from services.webdav.errors import DavError, bad_request, precondition_failed
 from services.webdav.headers import INFINITY, depth
@@ -32,7 +39,7 @@ async def put(space: DavSpace, request: web.Request, path: str) -> web.StreamRes
     """Save the request body as a file, streamed to the disk; 201 if new, 204 if replaced."""
     if "Content-Range" in request.headers:
         raise bad_request("Partial PUT (Content-Range) is not supported: send the whole file.")
-    entry = await space.find(path) if path != "/" else await space.need(path)
+    entry = await space.find(path)
     if entry is not None and entry.is_dir:
         raise DavError(405, f"{space.href_of(entry)} is a folder: a file can't replace it. "
                             "Pick another name.")

@@ -291,3 +291,14 @@ async def test_the_item_page_previews_what_the_browser_can_show(owner: TestClien
     assert forced.headers["Content-Disposition"].startswith("attachment;")
     folder = await owner.get(f"{DRIVE}item/", allow_redirects=False)
     assert folder.status in (303, 404)
+
+
+async def test_the_drive_speaks_french(client: TestClient) -> None:
+    await onboard(client, language="fr")
+    page = await (await client.get(DRIVE)).text()
+    assert "<h1>Drive</h1>" in page and "Envoyer des fichiers" in page
+    assert "Corbeille" in page and "Trier par\u00a0:" in page
+    refused = await act(client, "mkdir", folder="/", name="..")
+    assert alert(await refused.text()).startswith("Ce nom ne peut pas être utilisé.")
+    trash = await (await client.get(f"{DRIVE}trash")).text()
+    assert "La corbeille est vide." in trash

