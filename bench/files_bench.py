@@ -44,14 +44,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
 
-from daemon_bench import HEARTH, free_port, rss_mib, start  # noqa: E402
+from daemon_bench import HEARTH, free_port, rss_mib
 
 USER = "bench"
 MIB = 1 << 20
@@ -160,11 +161,29 @@ def run_rclone(stack: contextlib.ExitStack, tmp: Path, root: Path, password: str
 
 
 def run_hearth(stack: contextlib.ExitStack, tmp: Path, data: Path) -> tuple[int, int]:
-    """Start `hearth serve`; return its port and pid."""
+    """Start `hearth serve`, wait for READY=1; return its port and pid.
+
+    Not daemon_bench.start(): the process must be in the stack before waiting, so
+    that a daemon that never gets ready is stopped too, and its log kept to show.
+    """
     port = free_port()
-    proc, _ = start([*HEARTH, "serve", "--data", str(data), "--host", "127.0.0.1",
-                     "--port", str(port), "--https-port", "0"], tmp, port)
+    sock_path = tmp / "notify.sock"
+    notify = stack.enter_context(socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM))
+    notify.bind(str(sock_path))
+    notify.settimeout(60)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    env["NOTIFY_SOCKET"] = str(sock_path)
+    log = tmp / "hearth.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*HEARTH, "serve", "--data", str(data), "--host", "127.0.0.1",
+                                 "--port", str(port), "--https-port", "0"],
+                                env=env, stdout=out, stderr=out, cwd=REPO)
     stack.callback(stop, proc)
+    try:
+        while notify.recv(4096) != b"READY=1":
+            pass
+    except TimeoutError:
+        raise RuntimeError(f"hearth sent no READY=1 in 60 s: {log.read_text()[-2000:]}") from None
     return port, proc.pid
 
 
@@ -179,15 +198,21 @@ def curl(args: list[str]) -> tuple[int, float]:
     return int(status), float(seconds.replace(",", "."))
 
 
-def best_rate(size: int, transfer: Callable[[], float], runs: int = 3) -> float:
-    """Return the best of `runs` transfers of size bytes, in MB/s."""
-    return max(size / transfer() / 1e6 for _ in range(runs))
+def best_rates(size: int, transfers: list[Callable[[], float]], runs: int = 3) -> list[float]:
+    """Return each transfer's best of `runs`, in MB/s; taken in turns, so that a burst of
+    load from elsewhere on the machine falls on all of them alike."""
+    best = [0.0] * len(transfers)
+    for _ in range(runs):
+        for i, transfer in enumerate(transfers):
+            best[i] = max(best[i], size / transfer() / 1e6)
+    return best
 
 
-def wrk(url: str, seconds: int, headers: dict[str, str]) -> float:
+def wrk(url: str, seconds: float, headers: dict[str, str]) -> float:
     """Return requests/s of 8 keep-alive connections; fail if any answer isn't 2xx."""
     flags = [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
-    out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", *flags, url],
+    # One wrk thread: on a 2-core machine the server has the other core to itself.
+    out = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds:g}s", *flags, url],
                          capture_output=True, text=True, check=True,
                          timeout=seconds + 60).stdout
     if "Non-2xx" in out or "Socket errors" in out:
@@ -229,7 +254,7 @@ def propfind_medians(finders: list[Propfinder], n: int) -> list[float]:
     return [statistics.median(seen) for seen in times]
 
 
-async def upload_rss(url: str, auth: aiohttp.BasicAuth, size: int, pid: int
+async def upload_rss(url: str, headers: dict[str, str], size: int, pid: int
                      ) -> tuple[float, float, float, float]:
     """PUT size bytes while sampling the server's VmRSS each 0.2 s: (start, max, end, MB/s)."""
     block = os.urandom(MIB)
@@ -249,8 +274,8 @@ async def upload_rss(url: str, auth: aiohttp.BasicAuth, size: int, pid: int
     began = time.perf_counter()
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http, \
-                http.put(url, data=body(), auth=auth,
-                         headers={"Content-Length": str(size)}) as reply:
+                http.put(url, data=body(),
+                         headers={**headers, "Content-Length": str(size)}) as reply:
             if reply.status not in (201, 204):
                 raise RuntimeError(f"PUT {url}: {reply.status} {await reply.text()}")
     finally:
@@ -266,7 +291,7 @@ async def upload_rss(url: str, auth: aiohttp.BasicAuth, size: int, pid: int
 def prepare(data: Path, peer: Path, size: int) -> str:
     """Lay the files out for Hearth (data/files) and nginx (peer); return the app password."""
     added = subprocess.run([*HEARTH, "device", "add", USER, "--data", str(data)],
-                           capture_output=True, text=True, check=True)
+                           capture_output=True, text=True, check=True, cwd=REPO)
     password = added.stdout.strip().splitlines()[-1]
     files = data / "files"
     (files / "list").mkdir(parents=True)
@@ -329,25 +354,28 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[tuple[str, float, float
             get(url, extra)
         Propfinder(hport, "/dav/list/", auth_header).once()
 
-        print("GET 1 GiB …", file=sys.stderr)
-        h = best_rate(size, lambda: get(f"{hearth}/big.bin", user))
-        n = best_rate(size, lambda: get(f"{nginx}/big.bin", []))
+        print(f"GET {args.size_mib} MiB …", file=sys.stderr)
+        h, n = best_rates(size, [lambda: get(f"{hearth}/big.bin", user),
+                                 lambda: get(f"{nginx}/big.bin", [])])
         rows.append((f"GET {args.size_mib} MiB file (MB/s, best of 3)", h, n, ",.0f",
                      "≥ 0.9×"))
 
-        print("PUT 1 GiB …", file=sys.stderr)
-        h = best_rate(size, lambda: put(f"{hearth}/up.bin", user))
-        n = best_rate(size, lambda: put(f"{nginx}/up.bin", []))
-        ns = best_rate(size, lambda: put(f"{nginx}/up.bin", [], sync=peer / "up.bin"))
+        print(f"PUT {args.size_mib} MiB …", file=sys.stderr)
+        h, n, ns = best_rates(size, [
+            lambda: put(f"{hearth}/up.bin", user), lambda: put(f"{nginx}/up.bin", []),
+            lambda: put(f"{nginx}/synced.bin", [], sync=peer / "synced.bin")])
         rows.append((f"PUT {args.size_mib} MiB file (MB/s, best of 3)", h, n, ",.0f",
                      "≥ 0.8×"))
         rows.append(("  vs nginx + fsync of its file", h, ns, ",.0f", "(like for like)"))
-        (peer / "up.bin").unlink()
+        for name in ("up.bin", "synced.bin"):
+            (peer / name).unlink()
 
-        print(f"4 KiB GETs, {args.seconds} s each …", file=sys.stderr)
-        h = wrk(f"{hearth}/small.bin", args.seconds, auth_header)
-        n = wrk(f"{nginx}/small.bin", args.seconds, {})
-        rows.append(("4 KiB GETs/s, 8 connections (wrk)", h, n, ",.0f", "≥ 0.3×"))
+        print(f"4 KiB GETs, 2 × {args.seconds / 2:g} s each …", file=sys.stderr)
+        h = n = 0.0
+        for _ in range(2):
+            h = max(h, wrk(f"{hearth}/small.bin", args.seconds / 2, auth_header))
+            n = max(n, wrk(f"{nginx}/small.bin", args.seconds / 2, {}))
+        rows.append(("4 KiB GETs/s, 8 connections (wrk, best of 2)", h, n, ",.0f", "≥ 0.3×"))
 
         print(f"PROPFIND × {args.propfinds} …", file=sys.stderr)
         h, r = propfind_medians([Propfinder(hport, "/dav/list/", auth_header),
@@ -358,7 +386,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> list[tuple[str, float, float
         print(f"PUT {args.upload_mib} MiB, sampling RSS …", file=sys.stderr)
         os.sync()
         begin, peak, end, rate = asyncio.run(upload_rss(
-            f"{hearth}/memory.bin", aiohttp.BasicAuth(USER, password),
+            f"{hearth}/memory.bin", auth_header,
             args.upload_mib * MIB, hpid))
         rows.append((f"RSS during a {args.upload_mib} MiB PUT: start (MiB)", begin, None,
                      ",.1f", ""))
@@ -382,7 +410,7 @@ def describe(where: Path) -> str:
                 for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "?")
     return (f"{os.cpu_count()} cores ({cpu}), work folder on {filesystem(where)}, "
-            f"{time.strftime('%Y-%m-%d %H:%M')}")
+            f"{time.strftime('%Y-%m-%d %H:%M')}, load average (1 min) {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -391,7 +419,8 @@ def main() -> None:
                         help="size of the GET and PUT file (default 1024)")
     parser.add_argument("--upload-mib", type=int, default=2048,
                         help="size of the upload during which memory is sampled (default 2048)")
-    parser.add_argument("--seconds", type=int, default=10, help="each wrk run (default 10)")
+    parser.add_argument("--seconds", type=float, default=10,
+                        help="wrk time per server, in two turns (default 10)")
     parser.add_argument("--propfinds", type=int, default=50,
                         help="PROPFINDs per server (default 50)")
     parser.add_argument("--dir", type=Path, default=None,
@@ -407,7 +436,9 @@ def main() -> None:
         if filesystem(tmp) in ("tmpfs", "ramfs"):
             sys.exit(f"{tmp} is in memory ({filesystem(tmp)}): give --dir on a real disk")
         print(describe(tmp))
-        report(measure(args, tmp))
+        rows = measure(args, tmp)
+        report(rows)
+        print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

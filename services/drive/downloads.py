@@ -1,17 +1,15 @@
 """Downloads: a file from the disk (sendfile, ranges), a folder as a zip written on the fly."""
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from aiohttp import web
 
 from appliance.files import FileEntry, FilesError
-from appliance.files.zipstream import ZipMember, zip_stream
+from appliance.files.zipstream import folder_members, zip_stream
+from appliance.web.disposition import content_disposition
 from appliance.web.shell import translator
 from services.drive.listing import preview_of
 from services.drive.locations import Links, parent_of, path_in, tree_of
@@ -19,7 +17,7 @@ from services.drive.pages import folder_page
 from services.drive.problems import problem
 
 if TYPE_CHECKING:
-    from appliance.files import FileTree
+    pass
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -27,12 +25,6 @@ routes = web.RouteTableDef()
 # with a script in it): it gets a sandbox of its own. PDFs are left to the PDF viewer.
 _SANDBOX = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; " \
            "style-src 'unsafe-inline'"
-
-
-def disposition(kind: str, name: str) -> str:
-    """Return a Content-Disposition naming the file, in UTF-8 for browsers that read it."""
-    plain = "".join(c if " " <= c <= "~" and c not in '"\\%' else "_" for c in name)
-    return f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 async def _found(request: web.Request) -> tuple[str, FileEntry]:
@@ -55,7 +47,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     inline = preview is not None and request.query.get("download") != "1"
     headers = {
         "Content-Type": entry.mime + ("; charset=utf-8" if preview == "text" else ""),
-        "Content-Disposition": disposition("inline" if inline else "attachment", entry.name),
+        "Content-Disposition": content_disposition("inline" if inline else "attachment", entry.name),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-cache",
     }
@@ -72,29 +64,6 @@ async def _refused(request: web.Request, exc: FilesError) -> web.Response:
     return await folder_page(request, folder, problem(request, exc))
 
 
-def _reals(tree: FileTree, files: list[FileEntry]) -> list[Path]:
-    """Return where files are on disk (a few stat calls each: run in a thread)."""
-    return [tree.real_path(e.path) for e in files]
-
-
-async def _members(tree: FileTree, top: str) -> list[ZipMember]:
-    """Return what a folder holds, all the way down, as zip members named below it."""
-    members: list[ZipMember] = []
-    pending = [(top, "")]
-    while pending:
-        folder, prefix = pending.pop()
-        entries = await tree.list(folder)
-        files = [e for e in entries if not e.is_dir]
-        reals = await asyncio.to_thread(_reals, tree, files)
-        members += [ZipMember(prefix + e.name, real, e.updated_at, e.mime)
-                    for e, real in zip(files, reals)]
-        for e in entries:
-            if e.is_dir:
-                members.append(ZipMember(prefix + e.name + "/", None, e.updated_at))
-                pending.append((e.path, prefix + e.name + "/"))
-    return members
-
-
 @routes.get("/zip/{path:.*}", name="zip")
 async def zip_folder(request: web.Request) -> web.StreamResponse:
     """Send a folder as a zip, written while it is sent: no copy of it anywhere."""
@@ -103,13 +72,13 @@ async def zip_folder(request: web.Request) -> web.StreamResponse:
         path, entry = await _found(request)
         if not entry.is_dir:
             raise web.HTTPSeeOther(Links.of(request).file(path, download=True))
-        members = await _members(tree, path)
+        members = await folder_members(tree, path)
     except FilesError as exc:
         return await _refused(request, exc)
     name = entry.name or translator(request)("Drive")
     response = web.StreamResponse(headers={
         "Content-Type": "application/zip",
-        "Content-Disposition": disposition("attachment", name + ".zip"),
+        "Content-Disposition": content_disposition("attachment", name + ".zip"),
         "Cache-Control": "no-store"})
     await response.prepare(request)
     try:

@@ -15,6 +15,7 @@ from appliance.auth.throttle import LoginThrottle
 from appliance.files import FileEntry, FileTree
 from appliance.files.zipstream import ZipMember, folder_members, zip_stream
 from appliance.services import ServiceContext
+from appliance.web.disposition import content_disposition
 from appliance.web.forms import text
 from appliance.web.i18n import LANGUAGES, from_accept_language
 from appliance.web.shell import LANG_COOKIE, translator
@@ -38,13 +39,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _PAGE_HEADERS = {"Referrer-Policy": "same-origin", "X-Robots-Tag": "noindex, nofollow"}
 _FILE_HEADERS = {**_PAGE_HEADERS, "X-Content-Type-Options": "nosniff",
                  "Content-Security-Policy": "sandbox", "Cache-Control": "private, no-cache"}
-
-
-def attachment(name: str) -> str:
-    """Return a Content-Disposition that downloads under `name`, accents kept."""
-    plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
-                    for c in name)
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def _speak_the_visitors_language(request: web.Request) -> None:
@@ -198,7 +192,7 @@ class Visitor:
             return await self._zip(request, entry)
         real = await self._tree().locate(entry.path)
         return web.FileResponse(real, chunk_size=256 * 1024, headers={
-            **_FILE_HEADERS, "Content-Disposition": attachment(entry.name),
+            **_FILE_HEADERS, "Content-Disposition": content_disposition("attachment", entry.name),
             "Content-Type": entry.mime})
 
     async def _zip(self, request: web.Request, folder: FileEntry) -> web.StreamResponse:
@@ -206,7 +200,7 @@ class Visitor:
         members = [top, *await folder_members(self._tree(), folder.path, top.name)]
         response = web.StreamResponse(headers={
             **_FILE_HEADERS, "Content-Type": "application/zip",
-            "Content-Disposition": attachment(folder.name + ".zip")})
+            "Content-Disposition": content_disposition("attachment", folder.name + ".zip")})
         await response.prepare(request)
         if request.method == "HEAD":
             return response

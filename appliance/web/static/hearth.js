@@ -4,11 +4,15 @@
 (function () {
   const lang = document.documentElement.lang || "en";
   const format = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" });
-  for (const el of document.querySelectorAll("time[data-epoch]")) {
-    const when = new Date(parseFloat(el.dataset.epoch) * 1000);
-    el.dateTime = when.toISOString();
-    el.textContent = format.format(when);
-  }
+  // Dates in the reader's own words, for the page and for parts swapped in later.
+  const showTimes = (root) => {
+    for (const el of root.querySelectorAll("time[data-epoch]")) {
+      const when = new Date(parseFloat(el.dataset.epoch) * 1000);
+      el.dateTime = when.toISOString();
+      el.textContent = format.format(when);
+    }
+  };
+  showTimes(document);
   // Forms that destroy something ask first, in the page's language.
   // (delegated, so forms in live panels that were swapped in ask too)
   document.addEventListener("submit", (event) => {
@@ -22,7 +26,10 @@
         const reply = await fetch(panel.dataset.refresh, { credentials: "same-origin" });
         if (reply.ok) {
           const html = await reply.text();
-          if (html !== panel.innerHTML) panel.innerHTML = html;
+          if (html !== panel.innerHTML) {
+            panel.innerHTML = html;
+            showTimes(panel);
+          }
         }
       } catch (e) { /* the box is restarting: try again next time */ }
       setTimeout(refresh, 2000);
@@ -32,6 +39,7 @@
   const meta = document.querySelector('meta[name="csrf-token"]');
   window.hearth = {
     csrf: meta ? meta.content : "",
+    showTimes,
     // fetch() with the CSRF header every state-changing request needs.
     fetch(url, options = {}) {
       const headers = new Headers(options.headers || {});

@@ -10,15 +10,7 @@
     el.append(...children);
     return el;
   };
-  const times = new Intl.DateTimeFormat(document.documentElement.lang || "en",
-    { dateStyle: "medium", timeStyle: "short" });
-  const showTimes = (root) => {
-    for (const el of root.querySelectorAll("time[data-epoch]")) {
-      const when = new Date(parseFloat(el.dataset.epoch) * 1000);
-      el.dateTime = when.toISOString();
-      el.textContent = times.format(when);
-    }
-  };
+  const showTimes = (root) => window.hearth.showTimes(root);
 
   // ---- Uploads: one streamed PUT per file, a few at a time, with progress bars.
   function setUpUploads(box) {
