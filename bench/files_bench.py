@@ -10,13 +10,15 @@ Peers, started by this script as subprocesses on free loopback ports:
 - `rclone serve webdav` on Hearth's own files/ folder, with a user and password as
   Hearth has, for PROPFIND.
 
-Measures:
+Measures (the servers in turns, so that a burst of load from elsewhere on the
+machine falls on each alike):
 1. GET of a 1 GiB file (curl into /dev/null), MB/s, best of 3;
 2. PUT of the same file (curl -T), MB/s, best of 3; Hearth answers only once the
    file is hashed and fsynced, nginx writes to the page cache and answers: a second
    peer row adds fsyncing nginx's file (and its folder) after its answer;
-3. GETs of a 4 KiB file, 8 keep-alive connections (wrk), requests/s; nginx without
-   authentication, Hearth checking every request's Basic password;
+3. GETs of a 4 KiB file, 8 keep-alive connections (wrk, one thread), requests/s,
+   best of two 5 s turns; nginx without authentication, Hearth checking every
+   request's Basic password;
 4. PROPFIND Depth 1 on a folder of 1,000 files, median latency over N, each server
    answered N times in turns on one keep-alive connection;
 5. Hearth's VmRSS every 0.2 s during a 2 GiB PUT: start, max, end.
@@ -46,6 +48,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 
@@ -189,18 +192,17 @@ def run_hearth(stack: contextlib.ExitStack, tmp: Path, data: Path) -> tuple[int,
 
 # -- clients ------------------------------------------------------------------------
 
-def curl(args: list[str]) -> tuple[int, float]:
-    """Run curl; return the HTTP status and the seconds the transfer took."""
-    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", "Expect:",
-                          "-w", "%{http_code} %{time_total}", *args],
+def curl(args: list[str]) -> tuple[int, int, int, float]:
+    """Run curl; return the HTTP status, the bytes sent, received, and the seconds taken."""
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", "Expect:", "-w",
+                          "%{http_code} %{size_upload} %{size_download} %{time_total}", *args],
                          capture_output=True, text=True, check=True, timeout=300).stdout
-    status, seconds = out.split()
-    return int(status), float(seconds.replace(",", "."))
+    status, sent, received, seconds = out.split()
+    return int(status), int(sent), int(received), float(seconds.replace(",", "."))
 
 
 def best_rates(size: int, transfers: list[Callable[[], float]], runs: int = 3) -> list[float]:
-    """Return each transfer's best of `runs`, in MB/s; taken in turns, so that a burst of
-    load from elsewhere on the machine falls on all of them alike."""
+    """Return each transfer's best of `runs`, in MB/s, the transfers taken in turns."""
     best = [0.0] * len(transfers)
     for _ in range(runs):
         for i, transfer in enumerate(transfers):
@@ -244,13 +246,17 @@ class Propfinder:
 
 def propfind_medians(finders: list[Propfinder], n: int) -> list[float]:
     """Return each server's median latency (s), the servers asked in turns."""
-    for finder in finders:
-        for _ in range(3):
-            finder.once()  # warm: connection, listing caches
     times: list[list[float]] = [[] for _ in finders]
-    for _ in range(n):
-        for finder, seen in zip(finders, times):
-            seen.append(finder.once())
+    try:
+        for finder in finders:
+            for _ in range(3):
+                finder.once()  # warm: connection, listing caches
+        for _ in range(n):
+            for finder, seen in zip(finders, times):
+                seen.append(finder.once())
+    finally:
+        for finder in finders:
+            finder.conn.close()
     return [statistics.median(seen) for seen in times]
 
 
@@ -314,95 +320,132 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def measure(args: argparse.Namespace, tmp: Path) -> list[tuple[str, float, float | None,
-                                                            str, str]]:
-    """Run every measure; return rows (label, hearth, peer, format, goal)."""
-    size = args.size_mib * MIB
+class Row(NamedTuple):
+    """A line of the table. The goal bounds the ratio, or Hearth's figure when no peer."""
+
+    label: str
+    hearth: float
+    peer: float | None = None
+    fmt: str = ",.0f"
+    goal: tuple[str, float, str] | None = None  # (sign, bound, unit of a figure)
+    note: str = ""
+
+
+class Servers(NamedTuple):
+    """The three servers of a run and how to reach them."""
+
+    hearth: str  # base URL of /dav
+    nginx: str
+    hearth_port: int
+    hearth_pid: int
+    rclone_port: int
+    user: list[str]  # curl's flags for Hearth's password
+    auth: dict[str, str]  # the same as a header
+    source: Path  # the file uploaded
+    peer: Path  # nginx's root
+
+    def get(self, url: str, extra: list[str]) -> float:
+        status, _, moved, seconds = curl([*extra, url])
+        if status != 200 or moved not in (SMALL, self.source.stat().st_size):
+            raise RuntimeError(f"GET {url}: {status}, {moved} bytes")
+        return seconds
+
+    def put(self, url: str, extra: list[str], sync: Path | None = None) -> float:
+        os.sync()  # each upload starts with no dirty pages left by the one before
+        began = time.perf_counter()
+        status, moved, _, seconds = curl([*extra, "-T", str(self.source), url])
+        if status not in (201, 204) or moved != self.source.stat().st_size:
+            raise RuntimeError(f"PUT {url}: {status}, {moved} bytes")
+        if sync is not None:
+            fsync_path(sync)
+            fsync_path(sync.parent)
+            seconds = time.perf_counter() - began
+        return seconds
+
+    def warm(self) -> None:
+        """Read every file once: the start-up rescan (or the first stat) hashes them."""
+        for url, extra in ((f"{self.hearth}/big.bin", self.user), (f"{self.nginx}/big.bin", []),
+                           (f"{self.hearth}/small.bin", self.user),
+                           (f"{self.nginx}/small.bin", [])):
+            self.get(url, extra)
+        propfind_medians([Propfinder(self.hearth_port, "/dav/list/", self.auth)], 1)
+
+
+def transfers(s: Servers, size: int) -> list[Row]:
+    mib = size // MIB
+    h, n = best_rates(size, [lambda: s.get(f"{s.hearth}/big.bin", s.user),
+                             lambda: s.get(f"{s.nginx}/big.bin", [])])
+    rows = [Row(f"GET {mib} MiB file (MB/s, best of 3)", h, n, goal=("≥", 0.9, ""))]
+    print(f"PUT {mib} MiB …", file=sys.stderr)
+    h, n, ns = best_rates(size, [
+        lambda: s.put(f"{s.hearth}/up.bin", s.user), lambda: s.put(f"{s.nginx}/up.bin", []),
+        lambda: s.put(f"{s.nginx}/synced.bin", [], sync=s.peer / "synced.bin")])
+    for name in ("up.bin", "synced.bin"):
+        (s.peer / name).unlink()
+    return [*rows, Row(f"PUT {mib} MiB file (MB/s, best of 3)", h, n, goal=("≥", 0.8, "")),
+            Row("  vs nginx + fsync of its file", h, ns, note="(like for like)")]
+
+
+def small_gets(s: Servers, seconds: float) -> Row:
+    h = n = 0.0
+    for _ in range(2):
+        h = max(h, wrk(f"{s.hearth}/small.bin", seconds / 2, s.auth))
+        n = max(n, wrk(f"{s.nginx}/small.bin", seconds / 2, {}))
+    return Row("4 KiB GETs/s, 8 connections (wrk, best of 2)", h, n, goal=("≥", 0.3, ""))
+
+
+def memory(s: Servers, size: int) -> list[Row]:
+    os.sync()
+    begin, peak, end, rate = asyncio.run(upload_rss(f"{s.hearth}/memory.bin", s.auth, size,
+                                                    s.hearth_pid))
+    return [Row(f"RSS during a {size // MIB} MiB PUT: start (MiB)", begin, fmt=",.1f"),
+            Row("  max (MiB)", peak, fmt=",.1f"),
+            Row("  end (MiB)", end, fmt=",.1f"),
+            Row("  max − start (MiB)", peak - begin, fmt=",.1f", goal=("<", 20, " MiB")),
+            Row("  its upload speed (MB/s, aiohttp client)", rate)]
+
+
+def measure(args: argparse.Namespace, tmp: Path) -> list[Row]:
+    """Start the servers, run every measure, stop them; return the table's rows."""
     data, peer = tmp / "data", tmp / "peer"
-    password = prepare(data, peer, size)
+    password = prepare(data, peer, args.size_mib * MIB)
     token = base64.b64encode(f"{USER}:{password}".encode()).decode()
-    auth_header = {"Authorization": f"Basic {token}"}
-    rows: list[tuple[str, float, float | None, str, str]] = []
+    auth = {"Authorization": f"Basic {token}"}
     with contextlib.ExitStack() as stack:
         hport, hpid = run_hearth(stack, tmp, data)
         nport = run_nginx(stack, tmp, peer)
         rport = run_rclone(stack, tmp, data / "files", password)
-        hearth, nginx = f"http://127.0.0.1:{hport}/dav", f"http://127.0.0.1:{nport}"
-        user = ["-u", f"{USER}:{password}"]
-
-        def get(url: str, extra: list[str]) -> float:
-            status, seconds = curl([*extra, url])
-            if status != 200:
-                raise RuntimeError(f"GET {url}: {status}")
-            return seconds
-
-        def put(url: str, extra: list[str], sync: Path | None = None) -> float:
-            os.sync()  # each upload starts with no dirty pages left by the one before
-            began = time.perf_counter()
-            status, seconds = curl([*extra, "-T", str(data / "files" / "big.bin"), url])
-            if status not in (201, 204):
-                raise RuntimeError(f"PUT {url}: {status}")
-            if sync is not None:
-                fsync_path(sync)
-                fsync_path(sync.parent)
-                seconds = time.perf_counter() - began
-            return seconds
-
-        # Warm up: the start-up rescan (or the first stat) hashes the files; read them once.
-        for url, extra in ((f"{hearth}/big.bin", user), (f"{nginx}/big.bin", []),
-                           (f"{hearth}/small.bin", user), (f"{nginx}/small.bin", [])):
-            get(url, extra)
-        Propfinder(hport, "/dav/list/", auth_header).once()
-
+        s = Servers(f"http://127.0.0.1:{hport}/dav", f"http://127.0.0.1:{nport}", hport, hpid,
+                    rport, ["-u", f"{USER}:{password}"], auth, data / "files" / "big.bin", peer)
+        s.warm()
         print(f"GET {args.size_mib} MiB …", file=sys.stderr)
-        h, n = best_rates(size, [lambda: get(f"{hearth}/big.bin", user),
-                                 lambda: get(f"{nginx}/big.bin", [])])
-        rows.append((f"GET {args.size_mib} MiB file (MB/s, best of 3)", h, n, ",.0f",
-                     "≥ 0.9×"))
-
-        print(f"PUT {args.size_mib} MiB …", file=sys.stderr)
-        h, n, ns = best_rates(size, [
-            lambda: put(f"{hearth}/up.bin", user), lambda: put(f"{nginx}/up.bin", []),
-            lambda: put(f"{nginx}/synced.bin", [], sync=peer / "synced.bin")])
-        rows.append((f"PUT {args.size_mib} MiB file (MB/s, best of 3)", h, n, ",.0f",
-                     "≥ 0.8×"))
-        rows.append(("  vs nginx + fsync of its file", h, ns, ",.0f", "(like for like)"))
-        for name in ("up.bin", "synced.bin"):
-            (peer / name).unlink()
-
+        rows = transfers(s, args.size_mib * MIB)
         print(f"4 KiB GETs, 2 × {args.seconds / 2:g} s each …", file=sys.stderr)
-        h = n = 0.0
-        for _ in range(2):
-            h = max(h, wrk(f"{hearth}/small.bin", args.seconds / 2, auth_header))
-            n = max(n, wrk(f"{nginx}/small.bin", args.seconds / 2, {}))
-        rows.append(("4 KiB GETs/s, 8 connections (wrk, best of 2)", h, n, ",.0f", "≥ 0.3×"))
-
+        rows.append(small_gets(s, args.seconds))
         print(f"PROPFIND × {args.propfinds} …", file=sys.stderr)
-        h, r = propfind_medians([Propfinder(hport, "/dav/list/", auth_header),
-                                 Propfinder(rport, "/list/", auth_header)], args.propfinds)
-        rows.append((f"PROPFIND 1, {LISTED} entries (ms, median; peer rclone)",
-                     h * 1000, r * 1000, ",.1f", "≤ 1×"))
-
+        h, r = propfind_medians([Propfinder(hport, "/dav/list/", auth),
+                                 Propfinder(rport, "/list/", auth)], args.propfinds)
+        rows.append(Row(f"PROPFIND 1, {LISTED} entries (ms, median; rclone)", h * 1000,
+                        r * 1000, fmt=",.1f", goal=("≤", 1, "")))
         print(f"PUT {args.upload_mib} MiB, sampling RSS …", file=sys.stderr)
-        os.sync()
-        begin, peak, end, rate = asyncio.run(upload_rss(
-            f"{hearth}/memory.bin", auth_header,
-            args.upload_mib * MIB, hpid))
-        rows.append((f"RSS during a {args.upload_mib} MiB PUT: start (MiB)", begin, None,
-                     ",.1f", ""))
-        rows.append(("  max (MiB)", peak, None, ",.1f", ""))
-        rows.append(("  end (MiB)", end, None, ",.1f", ""))
-        rows.append(("  max − start (MiB)", peak - begin, None, ",.1f", "< 20 MiB"))
-        rows.append(("  upload speed (MB/s, aiohttp client)", rate, None, ",.0f", ""))
+        rows += memory(s, args.upload_mib * MIB)
     return rows
 
 
-def report(rows: list[tuple[str, float, float | None, str, str]]) -> None:
+def report(rows: list[Row]) -> None:
     print(f"{'measure':<48}{'hearth':>10}{'peer':>10}{'ratio':>8}  goal")
-    for label, ours, theirs, fmt, goal in rows:
-        peer = f"{theirs:>10{fmt}}" if theirs is not None else f"{'':>10}"
-        ratio = f"{ours / theirs:>7.2f}×" if theirs else f"{'':>8}"
-        print(f"{label:<48}{ours:>10{fmt}}{peer}{ratio}  {goal}")
+    for row in rows:
+        ratio = row.hearth / row.peer if row.peer else None
+        goal = row.note
+        if row.goal is not None:
+            sign, bound, unit = row.goal
+            value = row.hearth if ratio is None else ratio
+            met = {"≥": value >= bound, "≤": value <= bound, "<": value < bound}[sign]
+            unit = "×" if ratio is not None else unit
+            goal = f"{sign} {bound:g}{unit}: {'met' if met else 'MISSED'}"
+        peer = f"{row.peer:>10{row.fmt}}" if row.peer is not None else f"{'':>10}"
+        shown = f"{ratio:>7.2f}×" if ratio is not None else f"{'':>8}"
+        print(f"{row.label:<48}{row.hearth:>10{row.fmt}}{peer}{shown}  {goal}".rstrip())
 
 
 def describe(where: Path) -> str:
@@ -435,7 +478,7 @@ def main() -> None:
         tmp = Path(name)
         if filesystem(tmp) in ("tmpfs", "ramfs"):
             sys.exit(f"{tmp} is in memory ({filesystem(tmp)}): give --dir on a real disk")
-        print(describe(tmp))
+        print(describe(tmp), flush=True)
         rows = measure(args, tmp)
         report(rows)
         print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")

@@ -45,7 +45,7 @@ _FILES_STATUS: tuple[tuple[type[FilesError], int], ...] = (
 def from_files(exc: FilesError) -> DavError:
     """Return the WebDAV answer to an error of the file tree (its message is the owner's)."""
     status = next((code for kind, code in _FILES_STATUS if isinstance(exc, kind)), 500)
-    message = str(exc)
+    message = str(exc).rstrip(".")
     return DavError(status, message[:1].upper() + message[1:] + ".")
 
 

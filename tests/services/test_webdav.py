@@ -118,6 +118,8 @@ async def test_options_and_authentication(box: Box, settings: Settings) -> None:
         resp = await anonymous.request("PROPFIND", box.url, headers={"Depth": "0"})
         assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Basic")
     await onboard(box.client)
+    signed_in = await box.client.get("/dav/")  # the owner's browser session opens it too
+    assert signed_in.status == 200 and "text/html" in signed_in.headers["Content-Type"]
     async with aiohttp.ClientSession(headers=basic("owner", PASSPHRASE)) as owner:
         resp = await owner.request("PROPFIND", box.url, headers={"Depth": "0"})
         assert resp.status == 401  # the box's passphrase never opens WebDAV

@@ -7,6 +7,7 @@ import os
 import random
 import re
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -124,9 +125,12 @@ async def test_davfs2_mount(box: Box, tmp_path: Path) -> None:
     mnt.mkdir()
     secrets.write_text(f'{box.url} {box.user} "{box.password}"\n')
     secrets.chmod(0o600)
+    # The daemon runs as the davfs2 user, who can't reach pytest's private folders.
+    cache = Path(tempfile.mkdtemp(prefix="hearth-davfs2-"))
+    cache.chmod(0o777)
     # buf_size 64: davfs2 1.7.1 and older read directories with too small a buffer for
     # Linux 6.16 and later (every ls fails with EINVAL); a bigger buffer avoids it.
-    conf.write_text(f"secrets {secrets}\nuse_locks 1\nbuf_size 64\n")
+    conf.write_text(f"secrets {secrets}\nuse_locks 1\nbuf_size 64\ncache_dir {cache}\n")
     await box.request("MKCOL", "Docs")
     await box.request("PUT", "Docs/hello.txt", body="hello from the box")
     code, out = await run("mount", "-t", "davfs", box.url, str(mnt), "-o", f"conf={conf}")
@@ -146,6 +150,7 @@ async def test_davfs2_mount(box: Box, tmp_path: Path) -> None:
         code, out = await run("umount", str(mnt))  # waits until davfs2 has sent everything
         if code != 0:
             await run("umount", "-l", str(mnt))
+        shutil.rmtree(cache, ignore_errors=True)
     assert code == 0, out
     got = await box.request("GET", "Nouveau%20%E4%B8%AD/moved.txt")
     assert got.status == 200 and (await got.read()).decode() == "écrit par davfs2"

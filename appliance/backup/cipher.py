@@ -1,0 +1,68 @@
+"""The repository's AEAD, chosen from the CPU, and the framing of every encrypted object."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from appliance.backup.compression import STORED, Compressor, unpack
+from appliance.backup.errors import Unreadable
+
+logger = logging.getLogger(__name__)
+
+CHACHA = "chacha20-poly1305"
+AES_GCM = "aes-256-gcm"
+AEADS: dict[str, Any] = {CHACHA: ChaCha20Poly1305, AES_GCM: AESGCM}
+NONCE = 12
+TAG = 16
+OVERHEAD = NONCE + TAG + 1  # nonce, tag, and the codec byte inside
+
+
+def cpu_has_aes(cpuinfo: str) -> bool:
+    """Tell whether /proc/cpuinfo text shows AES instructions (x86 flags, ARM Features)."""
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() in ("flags", "Features") and "aes" in value.split():
+            return True
+    return False
+
+
+def choose_aead(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """Return AES-256-GCM on a CPU with AES instructions, else ChaCha20-Poly1305."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return CHACHA
+    return AES_GCM if cpu_has_aes(text) else CHACHA
+
+
+class Cipher:
+    """Seals and opens objects: nonce ‖ AEAD(codec byte ‖ payload), bound to a context."""
+
+    def __init__(self, aead: str, key: bytes) -> None:
+        self.name = aead
+        self._aead = AEADS[aead](key)
+        self._compressor = Compressor()
+
+    def seal(self, data: Any, context: bytes, *, compress: bool = True) -> bytes:
+        """Return data compressed where it pays, encrypted and authenticated with context."""
+        codec, payload = self._compressor.pack(data) if compress else (STORED, data)
+        nonce = os.urandom(NONCE)
+        return nonce + self._aead.encrypt(nonce, bytes((codec,)) + payload, context)
+
+    def open(self, blob: bytes, context: bytes) -> bytes:
+        """Return the data sealed in blob, or raise Unreadable if it was altered."""
+        if len(blob) < OVERHEAD:
+            raise Unreadable("too short")
+        try:
+            plain = self._aead.decrypt(blob[:NONCE], blob[NONCE:], context)
+        except InvalidTag:
+            raise Unreadable("authentication failed") from None
+        try:
+            return unpack(plain[0], plain[1:])
+        except ValueError as exc:
+            raise Unreadable(str(exc)) from None

@@ -1,0 +1,45 @@
+"""Errors of the backup engine: each message says what happened and what to do."""
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+
+class BackupError(Exception):
+    """A backup, check or restore can't go on; the message is for the owner."""
+
+
+class WrongKey(BackupError):
+    """The recovery key given doesn't open the repository (or has a typo)."""
+
+
+class RepositoryLocked(BackupError):
+    """Another backup or prune holds the repository."""
+
+
+class DiskFull(BackupError):
+    """The backup disk is full; what was written so far is consistent."""
+
+
+class Unreadable(Exception):
+    """A stored object failed its authentication or can't be parsed (damage on the disk)."""
+
+
+def explain(exc: OSError, where: Path | str, doing: str) -> BackupError:
+    """Return the BackupError that tells the owner what an OSError means here."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull(
+            f"the disk holding {where} is full ({doing}). The backup repository is still "
+            "consistent: what was saved before is intact. Free some space there, or run "
+            "`hearth backup prune` to drop old snapshots, then run the backup again")
+    if exc.errno == errno.EROFS:
+        return BackupError(f"{where} is read-only ({doing}); check that the backup disk is "
+                           "mounted for writing")
+    if exc.errno in (errno.EIO, errno.ENODEV, errno.ENXIO):
+        return BackupError(f"an input/output error at {where} ({doing}): the disk may have "
+                           "been unplugged or be failing. Plug it back in and run `hearth "
+                           "backup check`")
+    if exc.errno == errno.EACCES:
+        return BackupError(f"permission denied at {where} ({doing}); run as the user that "
+                           "owns it (hearth), or fix its permissions")
+    return BackupError(f"{doing} failed at {where}: {exc.strerror or exc}")

@@ -1,0 +1,104 @@
+"""Finding connectors: built-ins in services/connectors/, third-party ones by entry point."""
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from appliance.jobs.connector import Connector
+from appliance.jobs.manifest import Manifest
+
+logger = logging.getLogger(__name__)
+
+BUILTIN_PACKAGE = "services.connectors"  # each subpackage with a CONNECTOR is one
+ENTRY_POINT_GROUP = "hearth.connectors"
+
+
+class UnknownConnector(LookupError):
+    """No installed connector has this slug."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An installed connector: its manifest and where its class lives ("module:attr")."""
+
+    manifest: Manifest
+    ref: str
+    builtin: bool
+
+    @property
+    def slug(self) -> str:
+        """Return the connector's slug."""
+        return self.manifest.slug
+
+    def load(self) -> type[Connector]:
+        """Return the connector's class."""
+        return _load(self.ref)
+
+
+def _load(ref: str) -> type[Connector]:
+    module, _, attr = ref.partition(":")
+    found = getattr(importlib.import_module(module), attr or "CONNECTOR")
+    if not (isinstance(found, type) and issubclass(found, Connector)):
+        raise TypeError(f"{ref} is not a Connector class")
+    if not isinstance(getattr(found, "manifest", None), Manifest):
+        raise TypeError(f"{ref} has no manifest")
+    return found
+
+
+def _builtin_refs() -> list[str]:
+    try:
+        package = importlib.import_module(BUILTIN_PACKAGE)
+    except ImportError:
+        return []
+    return [f"{BUILTIN_PACKAGE}.{info.name}:CONNECTOR"
+            for info in pkgutil.iter_modules(package.__path__) if info.ispkg]
+
+
+def discover() -> dict[str, Entry]:
+    """Return every installed connector by slug; broken ones are logged and left out."""
+    found: dict[str, Entry] = {}
+    refs = [(ref, True) for ref in _builtin_refs()]
+    refs += [(ep.value, False) for ep in entry_points(group=ENTRY_POINT_GROUP)]
+    for ref, builtin in refs:
+        try:
+            manifest = _load(ref).manifest
+        except Exception:  # a broken third-party connector must not stop the box
+            logger.exception("connector %s could not be loaded; it is left out", ref)
+            continue
+        if manifest.slug in found:
+            logger.error("two connectors claim the slug %r; keeping %s", manifest.slug,
+                         found[manifest.slug].ref)
+            continue
+        found[manifest.slug] = Entry(manifest, ref, builtin)
+    return dict(sorted(found.items()))
+
+
+def _quick(slug: str) -> Entry | None:
+    # By convention a connector's entry point, or its built-in subpackage, bears its slug:
+    # a run then imports its own connector only.
+    refs = [(f"{BUILTIN_PACKAGE}.{slug.replace('-', '_')}:CONNECTOR", True)]
+    refs += [(ep.value, False) for ep in entry_points(group=ENTRY_POINT_GROUP, name=slug)]
+    for ref, builtin in refs:
+        try:
+            manifest = _load(ref).manifest
+        except (ImportError, AttributeError, TypeError):
+            continue
+        if manifest.slug == slug:
+            return Entry(manifest, ref, builtin)
+    return None
+
+
+def find(slug: str) -> Entry:
+    """Return the installed connector with this slug, or raise UnknownConnector."""
+    quick = _quick(slug)
+    if quick is not None:
+        return quick
+    entries = discover()
+    if slug not in entries:
+        known = ", ".join(entries) or "none"
+        raise UnknownConnector(f"there is no connector {slug!r} (installed: {known}; "
+                               f"see: hearth connector list)")
+    return entries[slug]

@@ -1,0 +1,57 @@
+"""ISO 20022 camt.053 (and camt.052) statements, read with pycamt."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from services.connectors.bank_statements.model import (
+    Account, Operation, Statement, StatementError, amount_of, masked)
+
+
+def read(fh: BinaryIO, name: str) -> Iterator[Statement]:
+    """Yield one statement per account of a camt.053 file."""
+    from pycamt.parser import Camt053Parser
+
+    try:
+        parser = Camt053Parser(fh.read())
+        infos = parser.get_statement_info()
+        transactions = parser.get_transactions()
+    except Exception as exc:  # lxml's and pycamt's errors alike
+        raise StatementError(f"{name} is not a readable camt.053 file: {exc}") from None
+    del parser
+    by_iban: dict[str, list[dict[str, Any]]] = {}
+    for tx in transactions:
+        by_iban.setdefault(tx.get("AccountIBAN") or "", []).append(tx)
+    for info in infos:
+        iban = info.get("IBAN") or ""
+        txs = by_iban.pop(iban, [])
+        currency = info.get("Currency") or next((t["Currency"] for t in txs if t.get("Currency")),
+                                                "")
+        closing = info.get("ClosingBalance")
+        account = Account(
+            key=f"iban:{iban}", label=f"Compte {masked(iban)}", institution=iban[4:9],
+            number=iban, currency=currency,
+            balance=amount_of(closing) if closing else None,
+            balance_date=(info.get("ClosingBalanceDate") or "")[:10] or None)
+        yield Statement(account, _operations(txs, currency))
+
+
+def _operations(txs: list[dict[str, Any]], currency: str) -> Iterator[Operation]:
+    for tx in txs:
+        if tx.get("Status") not in (None, "BOOK"):
+            continue  # pending entries come again, booked, in a later statement
+        amount = amount_of(tx.get("Amount") or "0")
+        debit = tx.get("CreditDebitIndicator") == "DBIT"
+        if str(tx.get("ReversalIndicator")).lower() == "true":
+            debit = not debit
+        party = tx.get("CreditorName") if debit else tx.get("DebtorName")
+        remittance = tx.get("RemittanceInformationFull") or tx.get("RemittanceInformation") or ""
+        extra = tx.get("AdditionalEntryInformation") or ""
+        raw = " ".join(p for p in (party or "", remittance, extra) if p)
+        yield Operation(date=(tx.get("BookingDate") or tx.get("ValueDate") or "")[:10],
+                        amount=-amount if debit else amount,
+                        label=party or remittance or extra, raw_label=raw,
+                        ref=tx.get("TransactionID") or None,
+                        value_date=(tx.get("ValueDate") or "")[:10] or None,
+                        currency=tx.get("Currency") or currency,
+                        type=(tx.get("TransactionSubFamilyCode") or "").lower())
