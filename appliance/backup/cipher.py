@@ -52,7 +52,8 @@ class Cipher:
         """Return data compressed where it pays, encrypted and authenticated with context."""
         codec, payload = self._compressor.pack(data) if compress else (STORED, data)
         nonce = os.urandom(NONCE)
-        return nonce + self._aead.encrypt(nonce, bytes((codec,)) + payload, context)
+        sealed: bytes = self._aead.encrypt(nonce, bytes((codec,)) + payload, context)
+        return nonce + sealed
 
     def open(self, blob: bytes, context: bytes) -> bytes:
         """Return the data sealed in blob, or raise Unreadable if it was altered."""

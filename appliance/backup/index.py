@@ -43,8 +43,8 @@ def encode_index(packs: Iterable[PackRecord]) -> bytes:
     return b"".join(parts)
 
 
-def decode_index(data: bytes) -> Iterator[PackRecord]:
-    """Yield the packs an index file's plaintext lists; Unreadable if it is malformed."""
+def _packs_in(data: bytes) -> Iterator[tuple[bytes, int, memoryview]]:
+    """Yield (pack id, kind, entries' bytes) for each pack an index file's plaintext lists."""
     if not data.startswith(FILE_MAGIC):
         raise Unreadable("not an index file")
     view, at = memoryview(data), len(FILE_MAGIC)
@@ -56,9 +56,20 @@ def decode_index(data: bytes) -> Iterator[PackRecord]:
         end = at + count * ENTRY.size
         if kind not in KINDS or end > len(view):
             raise Unreadable("an index file has a malformed pack record")
-        entries = [BlobEntry(*f) for f in ENTRY.iter_unpack(view[at:end])]
+        yield pack_id, kind, view[at:end]
         at = end
-        yield PackRecord(pack_id, kind, entries)
+
+
+def validate_index(data: bytes) -> None:
+    """Raise Unreadable if an index file's plaintext is malformed."""
+    for _ in _packs_in(data):
+        pass
+
+
+def decode_index(data: bytes) -> Iterator[PackRecord]:
+    """Yield the packs an index file's plaintext lists; Unreadable if it is malformed."""
+    for pack_id, kind, entries in _packs_in(data):
+        yield PackRecord(pack_id, kind, [BlobEntry(*f) for f in ENTRY.iter_unpack(entries)])
 
 
 class ChunkIndex:
@@ -72,19 +83,25 @@ class ChunkIndex:
         self._recent: dict[bytes, bytes] = {}
 
     @classmethod
-    def build(cls, packs: Iterable[PackRecord]) -> ChunkIndex:
-        """Return an index of the given packs (a blob listed twice keeps both places)."""
+    def build(cls, index_files: Iterable[bytes]) -> ChunkIndex:
+        """Return the index of what index files list (plaintexts; a blob twice keeps both)."""
         index = cls()
-        records = bytearray()
-        for pack in packs:
-            number = index.add_pack(pack.id, pack.kind)
-            for e in pack.entries:
-                records += RECORD.pack(e.id[:KEY], number, e.offset, e.length)
-        size = RECORD.size
-        rows = [bytes(records[n:n + size]) for n in range(0, len(records), size)]
-        del records
-        rows.sort()
-        index._main = b"".join(rows)
+        # Records are spread over 256 buckets by their first byte and each bucket is sorted
+        # on its own, so that sorting never needs more than a bucket's worth of objects.
+        buckets = [bytearray() for _ in range(256)]
+        pack_record = RECORD.pack
+        for data in index_files:
+            for pack_id, kind, entries in _packs_in(data):
+                number = index.add_pack(pack_id, kind)
+                for chunk_id, offset, length, _ in ENTRY.iter_unpack(entries):
+                    buckets[chunk_id[0]] += pack_record(chunk_id[:KEY], number, offset, length)
+        size, parts = RECORD.size, []
+        for n, bucket in enumerate(buckets):
+            rows = [bytes(bucket[at:at + size]) for at in range(0, len(bucket), size)]
+            buckets[n] = bytearray()
+            rows.sort()
+            parts.append(b"".join(rows))
+        index._main = b"".join(parts)
         return index
 
     def add_pack(self, pack_id: bytes, kind: int) -> int:

@@ -27,7 +27,7 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: Any) -> bytes:
     if not isinstance(text, str):
-        raise ValueError("not base64 text")
+        raise TypeError("not base64 text")
     return base64.b64decode(text, validate=True)
 
 
@@ -42,7 +42,8 @@ class MasterKeys:
     @classmethod
     def generate(cls) -> MasterKeys:
         """Return fresh random keys."""
-        seed = struct.unpack("<Q", os.urandom(8))[0] | 1  # pyfastcdc treats 0 as "no seed"
+        # pyfastcdc takes 1 to 2**63 - 1 (0 means "no seed"; it shifts the seed left by one)
+        seed = struct.unpack("<Q", os.urandom(8))[0] >> 2 | 1
         return cls(os.urandom(KEY_BYTES), os.urandom(KEY_BYTES), seed)
 
 

@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from appliance.backup.errors import RepositoryLocked, explain
 
@@ -135,7 +136,7 @@ class RepositoryLock:
         if read_lock(self.repo) == self.info:
             (self.repo / LOCK_NAME).unlink(missing_ok=True)
 
-    def __enter__(self) -> RepositoryLock:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,

@@ -72,6 +72,7 @@ class PackWriter:
         self._file.write(sealed)
         self._file.write(FOOTER.pack(len(sealed), FOOTER_MAGIC))
         self._file.flush()
+        self.size += len(sealed) + FOOTER.size
 
     def install(self, packs: Path) -> None:
         """fsync the pack, rename it into packs/, fsync its folder (blocking: a thread's job)."""

@@ -6,7 +6,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from appliance.backup.errors import explain
+from appliance.backup.errors import BackupError, explain
 from appliance.backup.index import ChunkIndex, PackRecord
 from appliance.backup.pack import DATA, PackWriter
 from appliance.backup.repository import Repository
@@ -131,7 +131,7 @@ class Packer:
         self._installing.clear()
         try:
             self._write_index()
-        except Exception:  # the disk may be full or gone: the next run re-stores them
+        except (BackupError, OSError):  # the disk is full or gone: the next run re-stores
             logger.warning("the packs of the interrupted backup could not be indexed")
         self.close()
 

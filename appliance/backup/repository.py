@@ -1,21 +1,29 @@
 """A backup repository on disk: its config and keys, and reading and writing its objects."""
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import logging
 import os
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar, cast
 
 from appliance.backup import keys as keyfile
 from appliance.backup import tree as trees
 from appliance.backup.cipher import Cipher, choose_aead
 from appliance.backup.durability import fsync_dir, write_atomic
 from appliance.backup.errors import BackupError, Unreadable, explain
-from appliance.backup.index import ChunkIndex, PackRecord, decode_index, encode_index
+from appliance.backup.index import (
+    ChunkIndex,
+    PackRecord,
+    decode_index,
+    encode_index,
+    validate_index,
+)
 from appliance.backup.keys import MasterKeys
 from appliance.backup.lock import RepositoryLock, refuse_if_pruning
 from appliance.backup.pack import pack_path, read_blob
@@ -28,6 +36,8 @@ CHUNKER = {"algorithm": "fastcdc-2020", "min": 256 << 10, "avg": 1 << 20, "max":
 FOLDERS = ("keys", "packs", "index", "snapshots", "tmp")
 RECOVERY_KEY_FILE = "recovery.json"
 _OPEN_PACKS = 32
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def index_context(name: str) -> bytes:
@@ -40,7 +50,18 @@ def snapshot_context(name: str) -> bytes:
     return b"hearth-backup/snapshot\0" + bytes.fromhex(name)
 
 
-def _is_name(name: str) -> bool:
+def releasing_packs(method: Callable[P, T]) -> Callable[P, T]:
+    """Close the packs an operation opened once it returns (so a disk can be unmounted)."""
+    @functools.wraps(method)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        finally:
+            cast(Any, args[0]).repo.close()
+    return run
+
+
+def is_name(name: str) -> bool:
     return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
 
 
@@ -63,7 +84,8 @@ class Repository:
         if path.exists() and any(path.iterdir()):
             raise BackupError(f"{path} is not empty; pick an empty or new folder for the "
                               "backup repository")
-        config = {"format": FORMAT, "id": uuid.uuid4().hex, "created": time.time(),
+        repo_id = uuid.uuid4().hex
+        config = {"format": FORMAT, "id": repo_id, "created": time.time(),
                   "aead": aead or choose_aead(), "chunker": CHUNKER}
         master = MasterKeys.generate()
         try:
@@ -73,7 +95,7 @@ class Repository:
             fsync_dir(path)
         except OSError as exc:
             raise explain(exc, path, "creating the repository") from None
-        wrapped = keyfile.wrap(master, password, config["id"])
+        wrapped = keyfile.wrap(master, password, repo_id)
         write_atomic(path / "keys" / RECOVERY_KEY_FILE, json.dumps(wrapped).encode(),
                      path / "tmp", doing="writing the key file")
         write_atomic(path / "config", json.dumps(config, indent=1).encode(), path / "tmp",
@@ -133,12 +155,16 @@ class Repository:
 
     def index_names(self) -> list[str]:
         """Return the names of the index files."""
-        return sorted(p.name for p in (self.path / "index").iterdir() if _is_name(p.name))
+        return sorted(p.name for p in (self.path / "index").iterdir() if is_name(p.name))
+
+    def index_plaintext(self, name: str) -> bytes:
+        """Return the decrypted content of an index file; Unreadable if it is damaged."""
+        sealed = (self.path / "index" / name).read_bytes()
+        return self.cipher.open(sealed, index_context(name))
 
     def read_index(self, name: str) -> list[PackRecord]:
         """Return the packs an index file lists; Unreadable if it is damaged."""
-        sealed = (self.path / "index" / name).read_bytes()
-        return list(decode_index(self.cipher.open(sealed, index_context(name))))
+        return list(decode_index(self.index_plaintext(name)))
 
     def write_index(self, packs: list[PackRecord]) -> str:
         """Write a new index file listing packs; return its name."""
@@ -148,22 +174,30 @@ class Repository:
                      doing="writing an index file")
         return name
 
-    def load_index(self) -> ChunkIndex:
-        """Return the index of every blob the index files list (damaged ones are skipped)."""
-        records: list[PackRecord] = []
-        for name in self.index_names():
-            try:
-                records += self.read_index(name)
-            except Unreadable as exc:
-                logger.error("index file %s is damaged (%s) and was skipped; run `hearth "
-                             "backup check`", name, exc)
-        return ChunkIndex.build(records)
+    def load_index(self, *, strict: bool = False) -> ChunkIndex:
+        """Return the index of every blob the index files list.
+
+        A damaged index file is skipped (its blobs are stored again by the next
+        backup), or with `strict` raises Unreadable.
+        """
+        def plaintexts() -> Iterator[bytes]:
+            for name in self.index_names():
+                try:
+                    data = self.index_plaintext(name)
+                    validate_index(data)
+                    yield data
+                except Unreadable as exc:
+                    if strict:
+                        raise Unreadable(f"index file {name} is damaged ({exc})") from None
+                    logger.error("index file %s is damaged (%s) and was skipped; run "
+                                 "`hearth backup check`", name, exc)
+        return ChunkIndex.build(plaintexts())
 
     # snapshots
 
     def snapshot_names(self) -> list[str]:
         """Return the ids of every snapshot file."""
-        return sorted(p.name for p in (self.path / "snapshots").iterdir() if _is_name(p.name))
+        return sorted(p.name for p in (self.path / "snapshots").iterdir() if is_name(p.name))
 
     def read_snapshot(self, name: str) -> Snapshot:
         """Return one snapshot; Unreadable if its file is damaged."""

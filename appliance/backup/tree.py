@@ -14,10 +14,10 @@ SYMLINK = "symlink"
 Entry = dict[str, Any]
 
 
-def file_entry(name: str, st: os.stat_result, chunks: list[str]) -> Entry:
-    """Return the entry of a regular file stored as the given chunks (hex ids)."""
+def file_entry(name: str, st: os.stat_result, chunks: list[str], size: int) -> Entry:
+    """Return the entry of a regular file of `size` bytes stored as chunks (hex ids)."""
     return {"name": name, "type": FILE, "mode": stat.S_IMODE(st.st_mode),
-            "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns, "size": size,
             "chunks": chunks}
 
 

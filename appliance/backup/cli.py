@@ -1,0 +1,264 @@
+"""`hearth backup …` and `hearth export`: backups on any Linux machine, without a daemon.
+
+Until appliance/cli.py registers them, run them as `python -m appliance.backup.cli …`.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from appliance.backup import recovery
+from appliance.backup.errors import BackupError
+from appliance.settings import Settings
+
+KEY_ENV = "HEARTH_BACKUP_KEY"
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _size(n: int) -> str:
+    from appliance.platform.disks import size_words
+    return size_words(n)
+
+
+def _user_errors(fn: Command) -> Command:
+    """Turn the engine's errors into the `hearth` command's CommandError."""
+    @functools.wraps(fn)
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        from appliance.cli import CommandError
+        try:
+            return fn(args, settings)
+        except BackupError as exc:
+            raise CommandError(str(exc)) from None
+    return run
+
+
+def _key(args: argparse.Namespace, *, required: bool = True) -> str | None:
+    """Return the recovery key from --key-file or $HEARTH_BACKUP_KEY."""
+    if args.key_file is not None:
+        try:
+            return recovery.parse(args.key_file.read_text())
+        except OSError as exc:
+            raise BackupError(f"can't read the key file {args.key_file}: {exc.strerror}") from None
+    if os.environ.get(KEY_ENV):
+        return recovery.parse(os.environ[KEY_ENV])
+    if required:
+        raise BackupError(f"this needs the recovery key (on the emergency kit): put it in a "
+                          f"file given with --key-file FILE, or in ${KEY_ENV}")
+    return None
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from appliance.backup.repository import Repository
+    return Repository.open(args.repo, str(_key(args)))
+
+
+@_user_errors
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    """Create a backup repository and print its recovery key (shown only once)."""
+    from appliance.backup.repository import Repository
+    given = _key(args, required=False)
+    key = given or recovery.generate()
+    repo = Repository.init(args.repo, key, None if args.cipher == "auto" else args.cipher)
+    print(f"Backup repository created in {args.repo} ({repo.config['aead']}).", file=sys.stderr)
+    if given is None:
+        print("Its recovery key is below. Print it or write it down, and keep it away from "
+              "the box: without it nobody, not even you, can read these backups. It is "
+              "shown only once.", file=sys.stderr)
+        print(recovery.display(key))
+    return 0
+
+
+@_user_errors
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Back the data folder (and the system folder's keys) up as a new snapshot."""
+    from appliance.backup.archiver import Archiver, Sources
+    repo = _open(args)
+    system = settings.system if settings.system.is_dir() else None
+    started = time.monotonic()
+    snapshot = Archiver(repo, Sources(settings.data, system)).run()
+    s = snapshot.stats
+    print(f"Snapshot {snapshot.short_id} saved: {_count(s['files'], 'file')} "
+          f"({_size(s['bytes'])}), "
+          f"{s['files'] - s['unchanged_files']} read, {_size(s['new_bytes'])} new "
+          f"({_size(s['stored_bytes'])} stored) in {time.monotonic() - started:.1f} s"
+          + (f"; {s['skipped']} left out (see the log)" if s["skipped"] else "") + ".")
+    return 0
+
+
+@_user_errors
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    """List the snapshots, or with --snapshot what a folder of one holds."""
+    repo = _open(args)
+    if args.snapshot is None:
+        for snap in repo.snapshots():
+            print(f"{snap.short_id}  {snap.when}  {snap.host}  "
+                  f"{_count(snap.stats.get('files', 0), 'file')}  "
+                  f"{_size(snap.stats.get('bytes', 0))}")
+        return 0
+    from appliance.backup.restorer import find
+    snapshot = repo.find_snapshot(args.snapshot)
+    index = repo.load_index()
+    entry = find(repo, index, snapshot, args.path or "")
+    for child in repo.read_tree(index, entry["tree"]) if entry["type"] == "dir" else [entry]:
+        kind = {"dir": "folder", "file": _size(child.get("size", 0))}.get(child["type"], "link")
+        print(f"{child['name']}{'/' if child['type'] == 'dir' else ''}  {kind}")
+    return 0
+
+
+@_user_errors
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Check the repository's structure; with --read-data, decrypt every chunk."""
+    from appliance.backup.checker import Checker
+    report = Checker(_open(args), read_data=args.read_data).run()
+    for note in report.notes:
+        print(f"note: {note}")
+    read = f", {_size(report.bytes_read)} read and decrypted" if args.read_data else ""
+    print(f"Checked {_count(report.snapshots, 'snapshot')}, {_count(report.packs, 'pack')}, "
+          f"{_count(report.blobs, 'blob')}{read}.")
+    if report.ok:
+        print("No damage found.")
+        return 0
+    lines = [f"  {d}" for d in report.damage] + ["What can't be restored whole:"] + \
+        [f"  {a}" for a in report.affected or ["(nothing a snapshot needs)"]]
+    raise BackupError("the repository is damaged:\n" + "\n".join(lines) + "\nEverything "
+                      "else can be restored. Run a backup again to store what is still on "
+                      "the data disk.")
+
+
+@_user_errors
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Restore files from a snapshot (everything, or the PATHs given) into a folder."""
+    from appliance.backup.restorer import Restorer
+    repo = _open(args)
+    snapshot = repo.find_snapshot(args.snapshot)
+    target = args.target or Path(f"hearth-restore-{snapshot.short_id}")
+    report = Restorer(repo, snapshot, target).run(args.paths)
+    print(f"Restored {_count(report.files, 'file')} ({_size(report.bytes)}) from snapshot "
+          f"{snapshot.short_id} ({snapshot.when}) into {target}.")
+    if report.damaged:
+        raise BackupError(f"{_count(len(report.damaged), 'item')} couldn't be restored "
+                          "(damaged in the repository; try an older snapshot):\n" +
+                          "\n".join(f"  {d}" for d in report.damaged))
+    return 0
+
+
+@_user_errors
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    """Forget old snapshots (keep N daily, weekly, monthly) and free their space."""
+    from appliance.backup.pruner import Pruner
+    from appliance.backup.retention import Policy
+    policy = Policy(args.keep_daily, args.keep_weekly, args.keep_monthly)
+    report = Pruner(_open(args), policy, dry_run=args.dry_run).run()
+    verb = "would forget" if args.dry_run else "forgot"
+    print(f"Kept {_count(len(report.kept), 'snapshot')} ({policy.describe()}), {verb} "
+          f"{len(report.forgotten)}: {' '.join(report.forgotten) or '-'}.")
+    if not args.dry_run:
+        print(f"Deleted {report.packs_deleted} packs, rewrote {report.packs_rewritten}, freed "
+              f"{_size(max(report.bytes_freed, 0))}.")
+    return 0
+
+
+@_user_errors
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Export the files and every doctype's documents as a plain archive (tar or zip)."""
+    from appliance.backup.exporter import export
+    from appliance.core import CORE_DOCTYPES
+    from appliance.services import discover
+    private = {d.name for d in CORE_DOCTYPES if d.private}
+    private |= {d.name for s in discover() for d in s.doctypes if d.private}
+    report = export(settings.data, args.out, exclude=frozenset(private))
+    print(f"Exported {_count(report.files, 'file')} ({_size(report.bytes)}) and "
+          f"{_count(report.documents, 'document')} of {_count(report.doctypes, 'doctype')} "
+          f"to {args.out}.")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `backup …` and `export` to the `hearth` command's sub-parsers."""
+    from appliance.cli import _add_setting_flags
+
+    def command(parent: Any, name: str, fn: Command, settings: Sequence[str] = (),
+                repo: bool = True) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent.add_parser(name, help=fn.__doc__,
+                                                       description=fn.__doc__)
+        _add_setting_flags(p, settings)
+        if repo:
+            p.add_argument("--repo", type=Path, required=True, metavar="DIR",
+                           help="The backup repository (on a backup disk: "
+                                "<mount>/hearth-backups/<instance id>).")
+            p.add_argument("--key-file", type=Path, metavar="FILE",
+                           help=f"File holding the recovery key [env: {KEY_ENV}].")
+        p.set_defaults(func=fn)
+        return p
+
+    bp = sub.add_parser("backup", help="Encrypted backups: init, run, list, check, restore, "
+                        "prune.", description="Encrypted, deduplicated backups of the data "
+                        "folder to a repository folder (docs/backup.md).")
+    bsub = bp.add_subparsers(dest="action", metavar="ACTION", required=True)
+    init = command(bsub, "init", cmd_init)
+    init.add_argument("--cipher", default="auto",
+                      choices=("auto", "chacha20-poly1305", "aes-256-gcm"),
+                      help="Encryption (default: AES-256-GCM on CPUs with AES instructions, "
+                           "else ChaCha20-Poly1305).")
+    command(bsub, "run", cmd_run, ("data", "system_dir"))
+    listing = command(bsub, "list", cmd_list)
+    listing.add_argument("--snapshot", metavar="ID",
+                         help="List a folder of this snapshot (an id, its first digits, or "
+                              "latest) instead of the snapshots.")
+    listing.add_argument("path", nargs="?", metavar="FOLDER",
+                         help="The folder to list, like files/Photos (default: the top).")
+    check = command(bsub, "check", cmd_check)
+    check.add_argument("--read-data", action="store_true",
+                       help="Also read and decrypt every chunk (reads the whole repository).")
+    restore = command(bsub, "restore", cmd_restore)
+    restore.add_argument("--snapshot", metavar="ID", default="latest",
+                         help="The snapshot: an id, its first digits, or latest (default).")
+    restore.add_argument("--target", type=Path, metavar="DIR",
+                         help="Folder to restore into (default: ./hearth-restore-<id>); "
+                              "files there with the same paths are replaced.")
+    restore.add_argument("paths", nargs="*", metavar="PATH",
+                         help="What to restore, like files/Photos or store (default: "
+                              "everything).")
+    prune = command(bsub, "prune", cmd_prune)
+    for name, default in (("daily", 7), ("weekly", 4), ("monthly", 12)):
+        prune.add_argument(f"--keep-{name}", type=int, default=default, metavar="N",
+                           help=f"Keep the newest snapshot of each of the last N "
+                                f"{'days' if name == 'daily' else name[:-2] + 's'} "
+                                f"(default {default}).")
+    prune.add_argument("--dry-run", action="store_true",
+                       help="Only say which snapshots would be forgotten.")
+    export = command(sub, "export", cmd_export, ("data",), repo=False)
+    export.add_argument("out", type=Path, metavar="OUT",
+                        help="Archive to write: .tar, .tar.gz/.tgz or .zip.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `hearth` with these commands registered (for use before appliance/cli.py does)."""
+    from appliance import cli
+    build = cli.build_parser
+
+    def with_backup() -> argparse.ArgumentParser:
+        parser = build()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        if "backup" not in sub.choices:
+            register(sub)
+        return parser
+    cli.build_parser = with_backup
+    try:
+        return cli.main(argv)
+    finally:
+        cli.build_parser = build
+
+
+if __name__ == "__main__":
+    sys.exit(main())

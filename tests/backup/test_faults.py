@@ -1,0 +1,106 @@
+"""Faults: kill -9 mid-backup, a full backup disk, locks left by dead or live processes."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from appliance.backup.archiver import Archiver, Sources
+from appliance.backup.checker import Checker
+from appliance.backup.errors import DiskFull, RepositoryLocked
+from appliance.backup.lock import LockInfo, RepositoryLock
+from appliance.backup.repository import Repository
+from appliance.backup.restorer import Restorer
+from tests.backup.conftest import fingerprint, make_data
+
+ROOT = Path(__file__).resolve().parents[2]
+KILLS = 6
+
+
+def run_worker(repo: Path, data: Path, key: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "tests.backup.worker", str(repo), str(data),
+                             key, str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE)
+
+
+def test_kill_9_at_random_moments_leaves_a_consistent_repository(
+        tmp_path: Path, key: str) -> None:
+    rng = random.Random()
+    data = make_data(tmp_path / "data", big=8 << 20, small=300)
+    repo = Repository.init(tmp_path / "repo", key)
+    done = run_worker(repo.path, data, key)  # a first snapshot, whole
+    assert done.communicate(timeout=60)[0].endswith(b"\n") and done.returncode == 0
+    interrupted = 0
+    for kill in range(KILLS):
+        (data / "files" / f"new-{kill}.bin").write_bytes(rng.randbytes(32 << 20))
+        snapshots = len(repo.snapshots())
+        worker = run_worker(repo.path, data, key)
+        assert worker.stdout is not None and worker.stdout.readline() == b"started\n"
+        time.sleep(rng.uniform(0, 0.3))
+        worker.kill()
+        worker.communicate()
+        interrupted += len(repo.snapshots()) == snapshots
+        report = Checker(Repository.open(repo.path, key), read_data=True).run()
+        assert report.ok, f"after kill {kill}: {report.damage}"
+    assert interrupted >= KILLS // 3, "the kills came too late to test anything"
+    finished = run_worker(repo.path, data, key)  # the stale lock is cleared; the run completes
+    out, _ = finished.communicate(timeout=60)
+    assert finished.returncode == 0
+    repo = Repository.open(repo.path, key)
+    assert repo.snapshots()[-1].id == out.decode().split()[-1]
+    Restorer(repo, repo.snapshots()[-1], tmp_path / "out").run()
+    assert fingerprint(tmp_path / "out") == fingerprint(data, skip=("tmp", "system"))
+    assert Checker(repo, read_data=True).run().ok
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 6 MiB tmpfs for the repository (mounted for this test only)."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode:
+        pytest.skip(f"can't mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "--lazy", str(mount)], check=True)  # lazy: even if a test failed
+
+
+def test_a_full_backup_disk_gives_a_clear_error_and_a_consistent_repository(
+        tiny_disk: Path, tmp_path: Path, key: str) -> None:
+    data = make_data(tmp_path / "data", big=1 << 20)
+    repo = Repository.init(tiny_disk / "repo", key)
+    first = Archiver(repo, Sources(data)).run()
+    (data / "files" / "video.mp4").write_bytes(os.urandom(12 << 20))
+    with pytest.raises(DiskFull, match="full.*consistent.*prune"):
+        Archiver(repo, Sources(data)).run()
+    assert not list((repo.path / "tmp").iterdir()) and not (repo.path / "lock").exists()
+    assert Checker(repo, read_data=True).run().ok
+    Restorer(repo, repo.find_snapshot(first.id), tmp_path / "out").run(["files"])
+    (data / "files" / "video.mp4").unlink()
+    assert Archiver(repo, Sources(data)).run().parent == first.id
+
+
+def test_a_live_lock_refuses_and_a_dead_one_is_cleared(tmp_path: Path, key: str) -> None:
+    repo = Repository.init(tmp_path / "repo", key)
+    (tmp_path / "data").mkdir()
+    with RepositoryLock.acquire(repo.path, "backup"):
+        with pytest.raises(RepositoryLocked, match=f"process {os.getpid()} on"):
+            Archiver(repo, Sources(tmp_path / "data")).run()
+    elsewhere = LockInfo("another-box", 4242, time.time(), "backup")
+    (repo.path / "lock").write_text(json.dumps(elsewhere.__dict__))
+    with pytest.raises(RepositoryLocked, match="another-box.*delete"):
+        Archiver(repo, Sources(tmp_path / "data")).run()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    gone = LockInfo(socket.gethostname(), int(dead), time.time(), "backup", "", 1)
+    (repo.path / "lock").write_text(json.dumps(gone.__dict__))
+    assert Archiver(repo, Sources(tmp_path / "data")).run()
+    assert not (repo.path / "lock").exists()
