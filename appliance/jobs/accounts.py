@@ -12,6 +12,7 @@ from appliance.jobs.policy import OK
 from appliance.jobs.schedule import next_run
 from appliance.keyring import Keyring, seal_in_child
 from appliance.store import Collection
+from appliance.web.i18n import N_
 
 DOCTYPE = "io.hearth.accounts"
 RUNS_DOCTYPE = "io.hearth.connector.runs"
@@ -48,8 +49,8 @@ class Accounts:
         label = " ".join(label.split())[:MAX_LABEL] or manifest.name
         for other in self._collection().find({"label": label}):
             if other["_id"] != account_id:
-                raise AccountError("Another account is already called %(label)s; pick "
-                                   "another name.", label=label)
+                raise AccountError(N_("Another account is already called %(label)s; pick "
+                                      "another name."), label=label)
         return label
 
     async def _seal(self, account_id: str, manifest: Manifest, values: Mapping[str, str]
@@ -84,7 +85,7 @@ class Accounts:
         """Save new values (an empty secret keeps the stored one); the account runs again."""
         doc = self.get(account_id)
         if doc is None:
-            raise AccountError("This account no longer exists.")
+            raise AccountError(N_("This account no longer exists."))
         kept = frozenset(doc.get("sealed", {}))
         cleaned = manifest.check(values, keep=kept)
         label = self._label(manifest, label, account_id)

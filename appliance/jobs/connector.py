@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, Iterable, Mapping
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from typing import Any, BinaryIO, ClassVar, Protocol
 
 from appliance.jobs.manifest import Manifest
@@ -34,8 +34,13 @@ class ConnectorError(Exception):
 class InputFile(Protocol):
     """A Drive file the run was given to read (a `drive_path` field names it)."""
 
-    path: str  # its path in the Drive, e.g. /Bank/2024-03.ofx
-    size: int
+    @property
+    def path(self) -> str:
+        """Return its path in the Drive, e.g. /Bank/2024-03.ofx."""
+
+    @property
+    def size(self) -> int:
+        """Return its size in bytes."""
 
     def open(self) -> BinaryIO:
         """Return the file opened for reading, from its start."""
@@ -53,7 +58,7 @@ class Context(Protocol):
     session: dict[str, Any] | None
     logger: logging.Logger
 
-    def inputs(self, field_name: str) -> list[InputFile]:
+    def inputs(self, field_name: str) -> Sequence[InputFile]:
         """Return the Drive files a `drive_path` field names (a file, or a folder's files)."""
 
     def ref(self, doctype: str, **keys: Any) -> str:

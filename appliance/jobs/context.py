@@ -76,7 +76,7 @@ class RunContext:
                  seal: Any) -> None:
         self.manifest = manifest
         self.account_id: str = start["account"]
-        self.fields = dict(fields)
+        self.fields: Mapping[str, str] = dict(fields)
         self.session = session
         self.interactive = bool(start.get("interactive"))
         self._inputs = {name: [GrantedFile(i["path"], i["size"], i["fd"]) for i in items]

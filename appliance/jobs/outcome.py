@@ -40,6 +40,7 @@ class Outcome:
     log: list[dict[str, Any]] = field(default_factory=list)
     dropped_log: int = 0
     question: dict[str, Any] | None = None  # a question waiting for the owner's answer
+    peak_mib: float | None = None  # the run's peak resident memory, as it reported it
 
     def add_log(self, level: str, message: str, at: float | None = None) -> None:
         """Keep one log line (the first MAX_LOG of a run; later ones are counted)."""

@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from appliance.files import FilesError
 from appliance.jobs import outcome as codes
 from appliance.jobs import protocol, sandbox
-from appliance.jobs.grants import Grant, opened
+from appliance.jobs.connector import NOT_FOUND
+from appliance.jobs.grants import Grant, GrantError, opened
 from appliance.jobs.manifest import Manifest
 from appliance.jobs.outcome import Outcome
 from appliance.jobs.protocol import ProtocolError
@@ -81,7 +83,7 @@ class Run:
                 out.fail(codes.PROTOCOL_ERROR, f"the connector {exc}; the run was stopped")
             except Flood as exc:
                 out.fail(codes.FLOODED, f"the connector {exc}; the run was stopped")
-            except StoreError as exc:
+            except (StoreError, FilesError) as exc:  # the data disk is full, or gone
                 out.fail(codes.STORE_ERROR, str(exc))
             finally:
                 await asyncio.shield(self._wind_down(proc, errors))
@@ -89,6 +91,8 @@ class Run:
             out.fail(codes.INTERRUPTED, "the run was interrupted (Hearth stopped or the "
                                         "account was removed)")
             raise
+        except GrantError as exc:  # a granted file vanished since the account was checked
+            out.fail(NOT_FOUND, str(exc))
         except Exception as exc:  # nothing a connector does may take the daemon down
             logger.exception("run of %s failed", self.manifest.slug)
             out.fail(codes.CRASHED, f"the run could not be carried out: {exc}")
@@ -152,11 +156,13 @@ class Run:
             self.session = message["sealed"]
         elif kind == "question":
             await self._question(proc, message)
-        elif kind == "error":
+        elif kind in protocol.TERMINAL:  # error or done
             self._ended = True
-            out.fail(message["code"], str(message.get("message") or message["code"]))
-        elif kind == "done":
-            self._ended = True
+            peak = message.get("peak_mib")
+            if isinstance(peak, (int, float)) and not isinstance(peak, bool):
+                out.peak_mib = float(peak)
+            if kind == "error":
+                out.fail(message["code"], str(message.get("message") or message["code"]))
         self._sync_counts()
 
     async def _question(self, proc: asyncio.subprocess.Process, message: dict[str, Any]) -> None:

@@ -50,6 +50,18 @@ def _open_secrets(start: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]
     return fields, session, lambda data: seal(key, owner, data)
 
 
+def peak_rss_mib() -> float | None:
+    """Return this process's peak resident memory in MiB (VmHWM), if /proc says."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one connector for the account described on stdin; report on stdout."""
     args = _arguments(sys.argv[1:] if argv is None else argv)
@@ -75,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         ctx = RunContext(entry.manifest, channel, start, fields, session, sealer)
         asyncio.run(entry.load()().fetch(ctx))
     except ConnectorError as exc:
-        channel.send({"type": "error", "code": exc.code, "message": clip(exc.message)})
+        channel.send({"type": "error", "code": exc.code, "message": clip(exc.message),
+                      "peak_mib": peak_rss_mib()})
         return 0
     except MemoryError:
         _RESERVE.clear()
@@ -88,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         channel.send({"type": "error", "code": UNKNOWN_ERROR,
                       "message": clip(f"the connector failed: {type(exc).__name__}: {exc}")})
         return 0
-    channel.send({"type": "done"})
+    channel.send({"type": "done", "peak_mib": peak_rss_mib()})
     return 0
 
 

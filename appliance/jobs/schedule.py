@@ -50,5 +50,5 @@ def next_run(frequency: str, window: tuple[int, int], slot: float, after: float,
 
 def backoff(failures: int, rng: random.Random) -> float:
     """Return the seconds to wait before retry number `failures` (1, 2, …), with jitter."""
-    delay = min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_CAP)
+    delay = min(BACKOFF_BASE * 2.0 ** max(failures - 1, 0), BACKOFF_CAP)
     return delay * rng.uniform(0.8, 1.2)

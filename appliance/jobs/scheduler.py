@@ -79,10 +79,11 @@ class Scheduler:
     async def start(self) -> None:
         """Close runs a previous daemon left open, plan missed runs once, start the loop."""
         if self.ready():
-            await self._recover()
+            await self.recover()
         self._loop_task = asyncio.create_task(self._loop())
 
-    async def _recover(self) -> None:
+    async def recover(self) -> None:
+        """Mark runs left open by a stopped daemon interrupted; plan missed runs once."""
         runs = self._collection(RUNS_DOCTYPE)
         for doc in runs.find({"status": {"$in": ["running", "waiting"]}}):
             doc.update(status="failed", error=codes.INTERRUPTED,
@@ -220,7 +221,7 @@ class Scheduler:
         if doc is not None:
             doc.update(status=out.status, error=out.error, message=out.message,
                        ended_at=out.ended_at, started_at=out.started_at, log=out.log,
-                       dropped_log=out.dropped_log, **out.counts())
+                       dropped_log=out.dropped_log, peak_mib=out.peak_mib, **out.counts())
             await runs.put(doc)
         await self._apply(live, session)
         await self._prune(live.account_id)

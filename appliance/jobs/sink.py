@@ -84,7 +84,11 @@ class Sink:
         except (SchemaError, MissingKey) as exc:
             return self._reject(clip(exc, 300))
         batch = self._batch.setdefault(doctype, {})
-        if doc_id in batch:
+        if doc_id in batch:  # sent twice in one run: the later version may update it
+            queued = batch[doc_id]
+            if rule.update and not (rule.newer and _older(data.get(rule.newer),
+                                                          queued.get(rule.newer))):
+                queued.update(data)
             self.duplicates += 1
             return None
         coll = await self._collection(doctype)

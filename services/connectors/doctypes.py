@@ -42,7 +42,7 @@ BANK_OPERATIONS = Doctype(
         "vendor_ref": FieldSpec("str", required=True, nullable=False),
         "bills": FieldSpec("list"),
         "reimbursements": FieldSpec("list"),
-        "source": SOURCE,
+        # No `source` here: their bank account has it, and 100k of them would each carry it.
     },
 )
 

@@ -42,10 +42,11 @@ class BankStatements(Connector):
         if not files:
             raise ConnectorError(NOT_FOUND, f"{ctx.fields['path']} holds no file: download "
                                             f"a statement from your bank into it")
-        refs, read = References(), 0
+        read = 0
         currency = ctx.fields.get("currency") or "EUR"
         for item in files:
             folder = posixpath.dirname(item.path)
+            refs = References()  # repeats are counted within one file: see References
             with item.open() as fh:
                 try:
                     for statement in statements(

@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import BinaryIO
 
 from services.connectors.bank_statements.model import (
@@ -136,8 +137,8 @@ def _operations(rows: Iterator[list[str]], layout: Layout, currency: str, name: 
             else:
                 debit = layout.cell(row, "debit")
                 credit = layout.cell(row, "credit")
-                amount = (amount_of(credit) if credit else 0) - \
-                    abs(amount_of(debit) if debit else 0)
+                amount = (amount_of(credit) if credit else Decimal(0)) - \
+                    abs(amount_of(debit) if debit else Decimal(0))
         except StatementError as exc:
             raise StatementError(f"{name}, line {number}: {exc}") from None
         label, detail = layout.cell(row, "label"), layout.cell(row, "detail")

@@ -40,6 +40,9 @@ class Hang(Connector):
     manifest = manifest("toy-hang", timeout=2)
 
     async def fetch(self, ctx: Context) -> None:
+        import subprocess
+        helper = subprocess.Popen(["sleep", "3600"])  # what it starts must go with it
+        ctx.logger.info("pids %d %d", os.getpid(), helper.pid)
         ctx.save(NOTES, {"number": 1, "text": "before hanging"})
         await asyncio.sleep(3600)
 
