@@ -15,6 +15,7 @@ from appliance.auth.guard import guard
 from appliance.auth.throttle import LoginThrottle
 from appliance.core import Core, open_core
 from appliance.datadisk import MISSING, DataDisk
+from appliance.jobs import scheduler_ctx
 from appliance.lan import Lan
 from appliance.platform import Platform
 from appliance.platform.disks import Disk
@@ -155,4 +156,5 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
     app.cleanup_ctx.append(_core_ctx)
     app.cleanup_ctx.append(_disks_ctx)
     app.cleanup_ctx.append(_watchdog_ctx)
+    app.cleanup_ctx.append(scheduler_ctx)  # after the core's: every run stops before it closes
     return app

@@ -232,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     command("list", cmd_token_list, tsub)
     revoke = command("revoke", cmd_token_revoke, tsub)
     revoke.add_argument("id", help="The token's id (see: hearth token list).")
+    from appliance.jobs.cli import register as register_connector
+    register_connector(sub)
     return parser
 
 

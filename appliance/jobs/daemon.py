@@ -29,7 +29,7 @@ async def scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
         return app.get(keys.CORE)
 
     scheduler = Scheduler(core, keyring=Keyring(settings.system), entries=lambda: entries,
-                          max_runs=int(getattr(settings, "max_connector_runs", 1)))
+                          max_runs=settings.max_connector_runs)
     app[SCHEDULER] = scheduler
     await scheduler.start()
     try:

@@ -29,8 +29,7 @@ async def box(split_settings: Settings, toys: Path) -> AsyncIterator[TestClient]
     """The real app with the connector scheduler, and its owner signed in."""
     app = create_app(split_settings, platform=Platform(notifier=NullNotifier(),
                                                        disks=FakeDisks()))
-    if scheduler_ctx not in app.cleanup_ctx:  # until app.py appends it itself
-        app.cleanup_ctx.append(scheduler_ctx)
+    assert scheduler_ctx in app.cleanup_ctx
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     await onboard(client)
@@ -158,8 +157,6 @@ async def test_stopping_hearth_stops_a_run_in_progress(split_settings: Settings,
                                                        toys: Path) -> None:
     app = create_app(split_settings, platform=Platform(notifier=NullNotifier(),
                                                        disks=FakeDisks()))
-    if scheduler_ctx not in app.cleanup_ctx:
-        app.cleanup_ctx.append(scheduler_ctx)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     await onboard(client)
