@@ -125,3 +125,22 @@ async def test_files_that_are_not_statements_are_skipped_and_said(core: Core) ->
     assert junk.error == "NOT_FOUND" and "none of the 1 files" in junk.message
     missing = await run(core, "/Nowhere")
     assert missing.error == "NOT_FOUND" and "there is no /Nowhere in the Drive" in missing.message
+
+
+async def test_a_long_camt_statement_keeps_every_entry_of_its_account(core: Core) -> None:
+    # Entries reach pycamt a batch at a time (camt.BATCH); none may be lost or moved.
+    sample = (STATEMENTS / "creditagricole.xml").read_text()
+    head, rest = sample.split("<Ntry>", 1)
+    entry = "<Ntry>" + rest.split("</Ntry>", 1)[0] + "</Ntry>"
+    entries = "".join(entry.replace("2024031500123456", f"REF{n:05d}")
+                      .replace("250.00", f"{n}.01") for n in range(1, 451))
+    drop(core, "/Banque/long", content={"long.xml": (head + entries + "</Stmt>"
+                                                      "</BkToCstmrStmt></Document>").encode()})
+    outcome = await run(core, "/Banque/long")
+    assert outcome.status == "ok", outcome.summary()
+    ops = core.collections[OPERATIONS].find({})
+    assert len(ops) == 450
+    assert {op["vendor_ref"] for op in ops} == {f"id:REF{n:05d}" for n in range(1, 451)}
+    assert sorted(-float(op["amount"]) for op in ops) == [n + 0.01 for n in range(1, 451)]
+    [account] = core.collections[ACCOUNTS].find({})
+    assert {op["account"] for op in ops} == {account["_id"]}

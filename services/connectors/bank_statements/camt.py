@@ -4,6 +4,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
+# pycamt looks the account up from the statement element once per entry, a search
+# through every entry of the statement: quadratic (16,000 entries took 33 s). The
+# entries are given to it a batch at a time instead, so each search sees a batch.
+BATCH = 200
+
 from services.connectors.bank_statements.model import (
     Account, Operation, Statement, StatementError, amount_of, masked)
 
@@ -15,7 +20,7 @@ def read(fh: BinaryIO, name: str) -> Iterator[Statement]:
     try:
         parser = Camt053Parser(fh.read())
         infos = parser.get_statement_info()
-        transactions = parser.get_transactions()
+        transactions = _transactions(parser)
     except Exception as exc:  # lxml's and pycamt's errors alike
         raise StatementError(f"{name} is not a readable camt.053 file: {exc}") from None
     del parser
@@ -34,6 +39,32 @@ def read(fh: BinaryIO, name: str) -> Iterator[Statement]:
             balance=amount_of(closing) if closing else None,
             balance_date=(info.get("ClosingBalanceDate") or "")[:10] or None)
         yield Statement(account, _operations(txs, currency))
+
+
+def _local(tag: Any) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def _transactions(parser: Any) -> list[dict[str, Any]]:
+    """Return every transaction of the file, asking pycamt a batch of entries at a time."""
+    statements = [el for el in parser.tree.iter() if _local(el.tag) in ("Stmt", "Rpt")]
+    entries = []
+    for statement in statements:
+        mine = [child for child in statement if _local(child.tag) == "Ntry"]
+        for entry in mine:
+            statement.remove(entry)
+        entries.append(mine)
+    found: list[dict[str, Any]] = []
+    for statement, mine in zip(statements, entries):
+        for start in range(0, len(mine), BATCH):
+            batch = mine[start:start + BATCH]
+            statement.extend(batch)
+            found.extend(parser.get_transactions())
+            for entry in batch:
+                statement.remove(entry)
+    if not statements:
+        found = parser.get_transactions()  # pycamt says why it can't read the file
+    return found
 
 
 def _operations(txs: list[dict[str, Any]], currency: str) -> Iterator[Operation]:
