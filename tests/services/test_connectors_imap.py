@@ -1,47 +1,30 @@
 """The imap-invoices connector against a real Dovecot on loopback: rules, dedup, TLS, errors."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
 from appliance.core import Core
-from appliance.jobs.launch import Order, execute
-from appliance.jobs.outcome import Outcome
-from appliance.jobs.registry import find
 from tests.jobs.conftest import core, split_settings, toys  # noqa: F401  (fixtures)
+from tests.jobs.test_cli import hearth, last_json
+from tests.services.account_runs import Account, said
 from tests.services.dovecot import Dovecot, dovecot, free_port, mail, tiny_pdf  # noqa: F401
 from tests.services.test_connectors import add_account, box, finished, run_now  # noqa: F401
 from tests.services.test_connectors import scheduler_of
 
 BILLS = "io.hearth.bills"
-KEY = os.urandom(32)
 NOW = datetime.now(timezone.utc)
 
 
-class Account:
-    """One mail account run again and again, keeping its session between runs as the box does."""
-
-    def __init__(self, core: Core, server: Dovecot, **fields: str) -> None:
-        self.core = core
-        self.session: str | None = None
-        self.fields = {"host": "127.0.0.1", "port": str(server.plain), "security": "none",
-                       "login": server.login, "password": server.password,
-                       "senders": "edf.fr, free-mobile.fr", **fields}
-
-    async def run(self, **changes: str) -> Outcome:
-        order = Order(find("imap-invoices").manifest, "acc-mail", "Courrier",
-                      {**self.fields, **changes}, KEY, session=self.session)
-        outcome, session = await execute(self.core, order)
-        if isinstance(session, str) or session is None:
-            self.session = session
-        return outcome
-
-
-def said(outcome: Outcome) -> str:
-    return " | ".join(line["message"] for line in outcome.log)
+def mail_account(core: Core, server: Dovecot, **fields: str) -> Account:
+    """A mail account on the test server, plain IMAP on loopback, two suppliers chosen."""
+    return Account(core, "imap-invoices", "Courrier", {
+        "host": "127.0.0.1", "port": str(server.plain), "security": "none",
+        "login": server.login, "password": server.password,
+        "senders": "edf.fr, free-mobile.fr", **fields})
 
 
 def fill(server: Dovecot) -> dict[str, bytes]:
@@ -76,12 +59,12 @@ async def drive(core: Core, folder: str) -> dict[str, bytes]:
 async def test_invoices_are_kept_once_by_supplier_and_new_mail_is_picked_up(
         core: Core, dovecot: Dovecot) -> None:
     pdfs = fill(dovecot)
-    account = Account(core, dovecot)
+    account = mail_account(core, dovecot)
     first = await account.run()
     assert first.status == "ok", first.summary()
     assert (first.saved, first.files, first.rejected) == ({BILLS: 2}, 2, 0)
-    assert "6 new mails, 3 from the chosen senders" not in said(first)  # the old one is out
-    assert "5 new mails, 3 from the chosen senders and subjects" in said(first)
+    assert "new messages: 6" not in said(first)  # the old one is out
+    assert "INBOX: new messages: 5, matching the rules: 3" in said(first)
 
     edf_files = await drive(core, "EDF")
     [(edf_name, edf_data)] = edf_files.items()
@@ -100,14 +83,14 @@ async def test_invoices_are_kept_once_by_supplier_and_new_mail_is_picked_up(
 
     again = await account.run()
     assert (again.status, again.saved, again.files) == ("ok", {}, 0)
-    assert "0 new mails" in said(again)  # the session says where the last run stopped
+    assert "new messages: 0" in said(again)  # the session says where the last run stopped
 
     later = tiny_pdf("EDF 51,20")
     dovecot.append(mail("factures@edf.fr", "Votre nouvelle facture", "Total TTC : 51,20 €",
                         pdf={"facture.pdf": later}))
     third = await account.run()
     assert (third.saved, third.files) == ({BILLS: 1}, 1)
-    assert "1 new mails, 1 from the chosen senders" in said(third)
+    assert "new messages: 1, matching the rules: 1" in said(third)
     assert sorted(b["amount"] for b in core.collections[BILLS].find({"vendor": "EDF"})) == [
         42.5, 51.2]
     assert later in (await drive(core, "EDF")).values()
@@ -121,7 +104,7 @@ async def test_invoices_are_kept_once_by_supplier_and_new_mail_is_picked_up(
 async def test_changed_rules_look_back_and_a_vendor_name_is_used(core: Core,
                                                                   dovecot: Dovecot) -> None:
     fill(dovecot)
-    account = Account(core, dovecot, senders="example.com", vendor="Boutique")
+    account = mail_account(core, dovecot, senders="example.com", vendor="Boutique")
     assert (await account.run()).saved == {BILLS: 1}
     [shop] = core.collections[BILLS].find({"vendor": "Boutique"})
     assert (shop["amount"], shop["currency"]) == (9.0, "EUR")
@@ -136,19 +119,19 @@ async def test_another_mailbox_and_a_missing_one(core: Core, dovecot: Dovecot) -
     dovecot.create("Re&AOc-us")  # "Reçus" as IMAP writes names (modified UTF-7)
     dovecot.append(mail("factures@edf.fr", "Facture", "Montant : 10,00 €",
                         pdf={"f.pdf": tiny_pdf("x")}), mailbox="Re&AOc-us")
-    account = Account(core, dovecot)
+    account = mail_account(core, dovecot)
     missing = await account.run(mailbox="Archives")
     assert missing.status == "failed" and missing.error == "NOT_FOUND"
     assert "there is no mailbox 'Archives'" in missing.message
     ok = await account.run(mailbox="Reçus")
     assert ok.status == "ok" and ok.saved == {BILLS: 1}, ok.summary()
-    assert "Reçus: 1 new mails" in said(ok)
+    assert "Reçus: new messages: 1" in said(ok)
 
 
 async def test_tls_trusts_a_self_signed_server_only_by_its_fingerprint(
         core: Core, dovecot: Dovecot) -> None:
     fill(dovecot)
-    account = Account(core, dovecot, security="tls", port=str(dovecot.tls))
+    account = mail_account(core, dovecot, security="tls", port=str(dovecot.tls))
     refused = await account.run()
     assert (refused.status, refused.error) == ("failed", "USER_ACTION_NEEDED.TLS")
     assert dovecot.fingerprint in refused.message  # what the owner checks, then pastes
@@ -165,7 +148,7 @@ async def test_tls_trusts_a_self_signed_server_only_by_its_fingerprint(
 
 
 async def test_errors_say_what_went_wrong(core: Core, dovecot: Dovecot) -> None:
-    account = Account(core, dovecot)
+    account = mail_account(core, dovecot)
     login = await account.run(password="not-the-password")
     assert (login.status, login.error) == ("failed", "LOGIN_FAILED")
     assert "refused the login camille" in login.message
@@ -183,3 +166,19 @@ async def test_a_refused_password_waits_for_the_owner(box: TestClient,  # noqa: 
     assert "refused the login camille" in text
     account: dict[str, Any] = scheduler_of(box).accounts.get(account_id)
     assert account["state"] == "needs_user" and account["next_run"] is None
+
+
+def test_from_a_shell_with_hearth_connector_run(tmp_path: Path, dovecot: Dovecot) -> None:
+    fill(dovecot)
+    args = ["run", "imap-invoices", "--label", "Factures", "--field", "host=127.0.0.1",
+            "--field", f"port={dovecot.plain}", "--field", "security=none",
+            "--field", f"login={dovecot.login}", "--field", f"password={dovecot.password}",
+            "--field", "senders=edf.fr,free-mobile.fr"]
+    first = hearth(*args, data=tmp_path / "data")
+    assert first.returncode == 0, first.stderr
+    assert last_json(first.stdout)["saved"] == {BILLS: 2}
+    assert "INBOX: new messages: 5, matching the rules: 3" in first.stderr
+    edf = tmp_path / "data" / "files" / "Connectors" / "Factures" / "EDF"
+    assert [p.read_bytes()[:5] for p in edf.iterdir()] == [b"%PDF-"]
+    again = last_json(hearth(*args, data=tmp_path / "data").stdout)
+    assert (again["saved"], again["files"], again["duplicates"]) == ({}, 0, 4)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -11,13 +10,10 @@ from aiohttp import encode_basic_auth, web
 from aiohttp.test_utils import TestServer
 
 from appliance.core import Core
-from appliance.jobs.launch import Order, execute
-from appliance.jobs.outcome import Outcome
-from appliance.jobs.registry import find
 from tests.jobs.conftest import core, split_settings  # noqa: F401  (fixtures)
+from tests.services.account_runs import Account, said
 from tests.services.dovecot import free_port
 
-KEY = os.urandom(32)
 BIG = 64 << 20  # bytes of the large document
 BLOCK = 1 << 20
 
@@ -105,20 +101,10 @@ async def site() -> AsyncIterator[Site]:
     await server.close()
 
 
-class Account:
-    """One url account, keeping its session between runs as the box does."""
-
-    def __init__(self, core: Core, url: str, **fields: str) -> None:
-        self.core, self.session = core, None
-        self.fields = {"url": url, "login": "", "password": "", "folder": "", **fields}
-
-    async def run(self, **changes: str) -> Outcome:
-        order = Order(find("url").manifest, "acc-url", "Web", {**self.fields, **changes}, KEY,
-                      session=self.session)
-        outcome, session = await execute(self.core, order)
-        if isinstance(session, str) or session is None:
-            self.session = session
-        return outcome
+def web_account(core: Core, url: str, **fields: str) -> Account:
+    """A url account for a document of the test site."""
+    return Account(core, "url", "Web", {"url": url, "login": "", "password": "", "folder": "",
+                                        **fields})
 
 
 def on_drive(core: Core, path: str) -> bytes:
@@ -126,7 +112,7 @@ def on_drive(core: Core, path: str) -> bytes:
 
 
 async def test_an_unchanged_document_is_not_downloaded_again(core: Core, site: Site) -> None:
-    account = Account(core, f"{site.base}/docs/releve.pdf", folder="Banque/Relevés")
+    account = web_account(core, f"{site.base}/docs/releve.pdf", folder="Banque/Relevés")
     first = await account.run()
     assert (first.status, first.files) == ("ok", 1), first.summary()
     assert on_drive(core, "Banque/Relevés/releve.pdf") == site.document
@@ -136,7 +122,7 @@ async def test_an_unchanged_document_is_not_downloaded_again(core: Core, site: S
     assert (second.status, second.files) == ("ok", 0)
     assert site.seen[1]["If-None-Match"] == '"v1"'
     assert site.seen[1]["If-Modified-Since"] == "Mon, 01 Dec 2026 08:00:00 GMT"
-    assert any("has not changed" in line["message"] for line in second.log)
+    assert "has not changed since the last run" in said(second)
 
     site.change(b"%PDF-1.4\n% releve v2, with March\n")
     third = await account.run()
@@ -153,13 +139,13 @@ async def test_an_unchanged_document_is_not_downloaded_again(core: Core, site: S
 async def test_the_name_comes_from_the_server_made_safe(core: Core, site: Site,
                                                         disposition: str, name: str) -> None:
     from urllib.parse import quote
-    out = await Account(core, f"{site.base}/named?as={quote(disposition)}").run()
+    out = await web_account(core, f"{site.base}/named?as={quote(disposition)}").run()
     assert out.status == "ok", out.summary()
     assert on_drive(core, name) == b"%PDF named"
 
 
 async def test_http_basic_login(core: Core, site: Site) -> None:
-    account = Account(core, f"{site.base}/private/bulletin.pdf", login="camille")
+    account = web_account(core, f"{site.base}/private/bulletin.pdf", login="camille")
     refused = await account.run(password="wrong")
     assert (refused.status, refused.error) == ("failed", "LOGIN_FAILED")
     assert "check the login and password" in refused.message
@@ -171,22 +157,22 @@ async def test_http_basic_login(core: Core, site: Site) -> None:
                                              (410, "NOT_FOUND"), (500, "VENDOR_DOWN"),
                                              (503, "VENDOR_DOWN")])
 async def test_http_errors_are_mapped(core: Core, site: Site, code: int, error: str) -> None:
-    out = await Account(core, f"{site.base}/status/{code}").run()
+    out = await web_account(core, f"{site.base}/status/{code}").run()
     assert (out.status, out.error, out.files) == ("failed", error, 0)
     assert f"answered {code}" in out.message
 
 
 async def test_a_server_that_is_down_or_dies_midway_leaves_nothing(core: Core,
                                                                    site: Site) -> None:
-    down = await Account(core, f"http://127.0.0.1:{free_port()}/x.pdf").run()
+    down = await web_account(core, f"http://127.0.0.1:{free_port()}/x.pdf").run()
     assert down.error == "VENDOR_DOWN" and "could not be downloaded" in down.message
-    cut = await Account(core, f"{site.base}/cut/archive.bin").run()
+    cut = await web_account(core, f"{site.base}/cut/archive.bin").run()
     assert (cut.status, cut.error, cut.files) == ("failed", "VENDOR_DOWN", 0)
     assert not (core.data_dir / "files" / "Connectors" / "Web" / "archive.bin").exists()
 
 
 async def test_a_large_document_is_streamed(core: Core, site: Site) -> None:
-    out = await Account(core, f"{site.base}/big/archive.bin").run()
+    out = await web_account(core, f"{site.base}/big/archive.bin").run()
     assert (out.status, out.files) == ("ok", 1), out.summary()
     entry = await core.files.stat("/Connectors/Web/archive.bin")
     assert entry.size == BIG

@@ -111,7 +111,8 @@ def pdfs(msg: EmailMessage) -> list[tuple[str, bytes]]:
 
 def text_of(msg: EmailMessage) -> str:
     """Return the mail's readable text (plain, else HTML without its tags)."""
-    plain, rich = [], []
+    plain: list[str] = []
+    rich: list[str] = []
     for part in msg.walk():
         if part.is_multipart() or part.get_filename():
             continue

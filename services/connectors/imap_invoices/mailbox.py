@@ -236,9 +236,10 @@ def _literals(data: list[object]) -> dict[int, bytes]:
 
 
 def _number(values: list[object]) -> int:
+    first = values[0] if values else None
     try:
-        return int(values[0])  # type: ignore[call-overload]
-    except (IndexError, TypeError, ValueError):  # the server did not say
+        return int(first) if isinstance(first, (bytes, str)) else 0
+    except ValueError:  # the server said something else than a number
         return 0
 
 

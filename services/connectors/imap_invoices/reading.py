@@ -52,8 +52,8 @@ async def read_mailbox(ctx: Context, fields: Mapping[str, str]) -> None:
         uids = await asyncio.to_thread(box.search, since=since, after=after)
         heads = await asyncio.to_thread(box.headers, uids)
         wanted = [uid for uid, raw in heads.items() if _picked(rules, raw)]
-        ctx.logger.info("%s: %d new mails, %d from the chosen senders and subjects",
-                        name, len(uids), len(wanted))
+        ctx.logger.info("%s: new messages: %d, matching the rules: %d", name, len(uids),
+                        len(wanted))
         saved = 0
         for uid in wanted:
             raw, received = await asyncio.to_thread(box.message, uid)
@@ -61,7 +61,7 @@ async def read_mailbox(ctx: Context, fields: Mapping[str, str]) -> None:
         high = max([*uids, box.uidnext - 1, after or 0])
         ctx.save_session({"v": SESSION_VERSION, "where": where, "rules": rules.digest(),
                           "uidvalidity": validity, "uid": high})
-        ctx.logger.info("%d invoices sent", saved)
+        ctx.logger.info("PDF invoices sent: %d", saved)
     finally:
         await asyncio.to_thread(box.close)
 
