@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import encode_basic_auth, web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 
 from appliance.core import Core
-from tests.jobs.conftest import core, split_settings  # noqa: F401  (fixtures)
+from tests.jobs.conftest import core, split_settings, toys  # noqa: F401  (fixtures)
 from tests.services.account_runs import Account, said
+from tests.services.test_connectors import add_account, box, finished, run_now  # noqa: F401
+from tests.services.test_connectors import scheduler_of
 from tests.services.dovecot import free_port
 
 BIG = 64 << 20  # bytes of the large document
@@ -179,3 +181,15 @@ async def test_a_large_document_is_streamed(core: Core, site: Site) -> None:
     assert hashlib.sha256(on_drive(core, "archive.bin")).hexdigest() == big_digest()
     # Held whole, the document alone would take more memory than the run's peak.
     assert out.peak_mib is not None and out.peak_mib < BIG >> 20
+
+
+async def test_added_and_run_from_the_connectors_page(box: TestClient,  # noqa: F811
+                                                      site: Site) -> None:
+    account_id = await add_account(box, "url", "Mon relevé", url=f"{site.base}/docs/releve.pdf",
+                                   login="", password="", folder="Banque")
+    text = await finished(box, await run_now(box, account_id))
+    assert "Done" in text and "1 file saved" in text
+    assert scheduler_of(box).accounts.get(account_id)["session"].startswith("v1.")
+    again = await finished(box, await run_now(box, account_id))
+    assert "has not changed since the last run" in again
+    assert site.seen[-1]["If-None-Match"] == '"v1"'
