@@ -7,7 +7,8 @@ import imaplib
 import re
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -148,6 +149,16 @@ class Mailbox:
         if status != "OK":
             raise ConnectorError(VENDOR_DOWN, f"the server refused a request: {_said(data)}")
         return data
+
+
+@contextmanager
+def talking(server: Server) -> Iterator[None]:
+    """Turn the connection dropping in the middle of a run into VENDOR_DOWN."""
+    try:
+        yield
+    except (imaplib.IMAP4.abort, OSError) as exc:
+        raise ConnectorError(VENDOR_DOWN, f"{server.host} stopped answering: "
+                                          f"{str(exc) or type(exc).__name__}") from None
 
 
 def _connect(server: Server) -> imaplib.IMAP4:

@@ -16,7 +16,7 @@ from services.connectors.filenames import safe_name
 from services.connectors.imap_invoices.amounts import find_amount
 from services.connectors.imap_invoices.invoice import (Rules, message_date, message_ref, pdfs,
                                                        sender_of, text_of)
-from services.connectors.imap_invoices.mailbox import Mailbox, Server
+from services.connectors.imap_invoices.mailbox import Mailbox, Server, talking
 
 BILLS = "io.hearth.bills"
 SESSION_VERSION = 1
@@ -45,25 +45,30 @@ async def read_mailbox(ctx: Context, fields: Mapping[str, str]) -> None:
     name = fields.get("mailbox") or "INBOX"
     box = await asyncio.to_thread(Mailbox.open, server)
     try:
-        validity = await asyncio.to_thread(box.examine, name)
-        where = _where(server, name)
-        after = resume_after(ctx.session, where, rules, validity)
-        since = date.today() - timedelta(days=int(fields.get("since") or 365))
-        uids = await asyncio.to_thread(box.search, since=since, after=after)
-        heads = await asyncio.to_thread(box.headers, uids)
-        wanted = [uid for uid, raw in heads.items() if _picked(rules, raw)]
-        ctx.logger.info("%s: new messages: %d, matching the rules: %d", name, len(uids),
-                        len(wanted))
-        saved = 0
-        for uid in wanted:
-            raw, received = await asyncio.to_thread(box.message, uid)
-            saved += await _keep(ctx, rules, _parse(raw), received)
-        high = max([*uids, box.uidnext - 1, after or 0])
-        ctx.save_session({"v": SESSION_VERSION, "where": where, "rules": rules.digest(),
-                          "uidvalidity": validity, "uid": high})
-        ctx.logger.info("PDF invoices sent: %d", saved)
+        with talking(server):
+            await _read(ctx, box, rules, name, _where(server, name),
+                        date.today() - timedelta(days=int(fields.get("since") or 365)))
     finally:
         await asyncio.to_thread(box.close)
+
+
+async def _read(ctx: Context, box: Mailbox, rules: Rules, name: str, where: str,
+                since: date) -> None:
+    validity = await asyncio.to_thread(box.examine, name)
+    after = resume_after(ctx.session, where, rules, validity)
+    uids = await asyncio.to_thread(box.search, since=since, after=after)
+    heads = await asyncio.to_thread(box.headers, uids)
+    wanted = [uid for uid, raw in heads.items() if _picked(rules, raw)]
+    ctx.logger.info("%s: new messages: %d, matching the rules: %d", name, len(uids),
+                    len(wanted))
+    saved = 0
+    for uid in wanted:
+        raw, received = await asyncio.to_thread(box.message, uid)
+        saved += await _keep(ctx, rules, _parse(raw), received)
+    high = max([*uids, box.uidnext - 1, after or 0])
+    ctx.save_session({"v": SESSION_VERSION, "where": where, "rules": rules.digest(),
+                      "uidvalidity": validity, "uid": high})
+    ctx.logger.info("PDF invoices sent: %d", saved)
 
 
 def _parse(raw: bytes) -> EmailMessage:
