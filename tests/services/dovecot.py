@@ -76,7 +76,7 @@ class Dovecot:
     def client(self) -> imaplib.IMAP4:
         """Return a logged-in client, as a mail program would be."""
         imap = imaplib.IMAP4("127.0.0.1", self.plain, timeout=10)
-        imap.login(self.login, self.password)
+        imap.authenticate("PLAIN", lambda _: f"\0{self.login}\0{self.password}".encode())
         return imap
 
     def append(self, message: EmailMessage, *, received: datetime | None = None,
@@ -130,9 +130,10 @@ def dovecot() -> Iterator[Dovecot]:
         home = root / "home"
         home.mkdir()
         os.chown(home, MAIL_UID, MAIL_UID)
-        password = "s3cret-Mot de passe"
+        password = "s3cret-Mot de passe à Noël"
         (root / "passwd").write_text(
-            f"camille:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_UID}::{home}/camille\n")
+            f"camille:{{PLAIN}}{password}:{MAIL_UID}:{MAIL_UID}::{home}/camille\n",
+            encoding="utf-8")
         plain, tls = free_port(), free_port()
         (root / "dovecot.conf").write_text(CONFIG.format(root=root, plain=plain, tls=tls))
         proc = subprocess.Popen([binary, "-F", "-c", str(root / "dovecot.conf")],

@@ -71,6 +71,14 @@ class Server:
                    pinned)
 
 
+def login(imap: imaplib.IMAP4, user: str, password: str) -> None:
+    """Log in; with AUTHENTICATE PLAIN in UTF-8 when LOGIN can't carry the characters."""
+    if (user + password).isascii():
+        imap.login(user, password)
+    else:  # imaplib sends LOGIN in ASCII only; "mot de passe é" must still work
+        imap.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode())
+
+
 class Mailbox:
     """One logged-in IMAP connection."""
 
@@ -85,7 +93,7 @@ class Mailbox:
         try:
             if server.security != "none":
                 _check_pin(imap, server)
-            imap.login(server.login, server.password)
+            login(imap, server.login, server.password)
         except imaplib.IMAP4.abort as exc:
             imap.shutdown()
             raise ConnectorError(VENDOR_DOWN, f"{server.host} hung up: {exc}") from None
