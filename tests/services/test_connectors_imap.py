@@ -182,3 +182,16 @@ def test_from_a_shell_with_hearth_connector_run(tmp_path: Path, dovecot: Dovecot
     assert [p.read_bytes()[:5] for p in edf.iterdir()] == [b"%PDF-"]
     again = last_json(hearth(*args, data=tmp_path / "data").stdout)
     assert (again["saved"], again["files"], again["duplicates"]) == ({}, 0, 4)
+
+
+async def test_a_renumbered_mailbox_is_read_again_without_saving_twice(
+        core: Core, dovecot: Dovecot) -> None:
+    fill(dovecot)
+    account = mail_account(core, dovecot)
+    assert (await account.run()).saved == {BILLS: 2}
+    maildir = dovecot.root / "home" / "camille" / "Maildir"
+    for index in [maildir / "dovecot-uidlist", *maildir.glob("dovecot.index*")]:
+        index.unlink()  # the server forgets its numbering: a new UIDVALIDITY
+    again = await account.run()
+    assert "INBOX: new messages: 5, matching the rules: 3" in said(again)
+    assert (again.status, again.saved, again.files, again.duplicates) == ("ok", {}, 0, 4)
