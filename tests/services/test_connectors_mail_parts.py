@@ -1,11 +1,13 @@
 """The pure parts of the mail and url connectors: amounts, vendors, mailbox and file names."""
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 import pytest
 
 from services.connectors.filenames import safe_name
 from services.connectors.imap_invoices.amounts import find_amount
-from services.connectors.imap_invoices.invoice import Rules, vendor_of
+from services.connectors.imap_invoices.invoice import Rules, pdfs, vendor_of
 from services.connectors.imap_invoices.mailbox import mailbox_name
 
 
@@ -65,3 +67,16 @@ def test_mailbox_names_are_written_as_imap_wants(name: str, wire: str) -> None:
 ])
 def test_names_from_elsewhere_are_made_safe(raw: str, name: str) -> None:
     assert safe_name(raw, "fallback") == name
+
+
+def test_every_pdf_of_a_mail_is_found_even_with_one_name() -> None:
+    msg = EmailMessage()
+    msg.set_content("Vos factures")
+    for data in (b"%PDF-1.4 a", b"%PDF-1.4 b"):
+        msg.add_attachment(data, maintype="application", subtype="pdf", filename="facture.pdf")
+    msg.add_attachment(b"%PDF-1.4 c", maintype="application", subtype="octet-stream",
+                       filename="Avoir.PDF")
+    msg.add_attachment(b"not a pdf", maintype="application", subtype="pdf", filename="x.pdf")
+    msg.add_attachment(b"%PDF-1.4 d", maintype="image", subtype="png", filename="logo.png")
+    assert pdfs(msg) == [("facture.pdf", b"%PDF-1.4 a"), ("facture (2).pdf", b"%PDF-1.4 b"),
+                         ("Avoir.PDF", b"%PDF-1.4 c")]

@@ -105,8 +105,17 @@ def pdfs(msg: EmailMessage) -> list[tuple[str, bytes]]:
             continue
         data = part.get_payload(decode=True)
         if isinstance(data, bytes) and data.startswith(b"%PDF"):
-            found.append((name or f"invoice-{len(found) + 1}.pdf", data))
+            found.append((_unique(name or "invoice.pdf", {n for n, _ in found}), data))
     return found
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    number = 1
+    while name in taken:  # two attachments of one mail with one name: both kept
+        number += 1
+        name = f"{stem} ({number}){dot}{ext}"
+    return name
 
 
 def text_of(msg: EmailMessage) -> str:

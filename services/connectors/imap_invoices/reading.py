@@ -92,7 +92,8 @@ async def _keep(ctx: Context, rules: Rules, msg: EmailMessage, received: datetim
         return 0
     vendor = safe_name(rules.vendor_for(sender), "Unknown")
     day = message_date(msg, received)
-    amount = find_amount(subject, text_of(msg))
+    # One amount for several PDFs would be a guess: it is said only for a lone invoice.
+    amount = find_amount(subject, text_of(msg)) if len(attached) == 1 else None
     ref = message_ref(msg)
     for name, data in attached:
         vendor_ref = f"{ref}/{name}"
