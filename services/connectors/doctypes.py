@@ -46,4 +46,25 @@ BANK_OPERATIONS = Doctype(
     },
 )
 
-DOCTYPES = (ACCOUNTS, RUNS, BANK_ACCOUNTS, BANK_OPERATIONS)
+BILLS = Doctype(
+    "io.hearth.bills",
+    indexes=("vendor", "date"),
+    fields={
+        "vendor": FieldSpec("str", required=True, nullable=False),
+        "date": FieldSpec("str"),  # YYYY-MM-DD
+        "amount": FieldSpec("number"),  # > 0; None when the invoice does not say it plainly
+        "currency": FieldSpec("str"),
+        "type": FieldSpec("str"),  # e.g. health_costs
+        "is_refund": FieldSpec("bool"),
+        "original_amount": FieldSpec("number"),
+        "original_date": FieldSpec("str"),
+        "group_amount": FieldSpec("number"),
+        "is_third_party_payer": FieldSpec("bool"),
+        "file": FieldSpec("str"),  # the io.hearth.files id of the invoice
+        "operation": FieldSpec("str"),  # the io.hearth.bank.operations it was paid by
+        "vendor_ref": FieldSpec("str"),  # the vendor's own reference (a Message-ID…)
+        "source": SOURCE,
+    },
+)
+
+DOCTYPES = (ACCOUNTS, RUNS, BANK_ACCOUNTS, BANK_OPERATIONS, BILLS)
