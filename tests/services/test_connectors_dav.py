@@ -1,0 +1,199 @@
+"""The dav connector against a real Radicale: discovery, incremental sync, changes, deletions."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from appliance.core import Core
+from appliance.jobs.launch import Order, execute
+from appliance.jobs.outcome import Outcome
+from appliance.jobs.registry import find
+from appliance.keyring import seal, unseal
+from tests.jobs.conftest import core, split_settings  # noqa: F401  (fixtures)
+
+CONTACTS, EVENTS = "io.hearth.contacts", "io.hearth.events"
+KEY = os.urandom(32)
+AUTH = {"Authorization": "Basic " + base64.b64encode(b"marie:s3cret").decode()}
+
+
+def card(uid: str, fn: str, extra: str = "") -> str:
+    return (f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{fn}\r\nN:{fn.split()[-1]};"
+            f"{fn.split()[0]};;;\r\n{extra}END:VCARD\r\n")
+
+
+DUPONT = card("c-dupont", "Jeanne Dupont",
+              "EMAIL;TYPE=HOME:jeanne@example.org\r\nTEL;TYPE=CELL:+33 6 12 34 56 78\r\n"
+              "ADR;TYPE=HOME:;;12 rue des Lilas;Épinal;;88000;France\r\n"
+              "ORG:Mairie d'Épinal;Service\\, état civil\r\nBDAY:1980-04-02\r\n"
+              "NOTE:a long note that is folded over\r\n  two lines\r\n")
+EVENT = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+         "UID:e-yoga\r\nDTSTAMP:20240301T080000Z\r\n"
+         "DTSTART;TZID=Europe/Paris:20240304T183000\r\nDURATION:PT1H30M\r\n"
+         "SUMMARY:Yoga\r\nLOCATION:Salle des fêtes\\, Épinal\r\n"
+         "DESCRIPTION:Bring a mat\\nand water\r\nRRULE:FREQ=WEEKLY;BYDAY=MO\r\n"
+         "END:VEVENT\r\nEND:VCALENDAR\r\n")
+HOLIDAY = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+           "UID:e-holiday\r\nDTSTAMP:20240301T080000Z\r\nDTSTART;VALUE=DATE:20240501\r\n"
+           "SUMMARY:Fête du travail\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def radicale(tmp_path: Path) -> Iterator[str]:
+    """A real Radicale on loopback, with htpasswd logins and its own storage folder."""
+    users = tmp_path / "users"
+    users.write_text("marie:s3cret\n")
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}",
+         "--auth-type", "htpasswd", "--auth-htpasswd-filename", str(users),
+         "--auth-htpasswd-encryption", "plain", "--rights-type", "owner_only",
+         "--storage-filesystem-folder", str(tmp_path / "collections"),
+         "--logging-level", "warning"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                proc.wait()
+                raise RuntimeError(f"radicale did not start: {proc.stderr.read()!r}"
+                                   if proc.stderr else "radicale did not start")
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
+    if proc.stderr:
+        proc.stderr.close()
+
+
+async def dav(method: str, url: str, body: str = "", **headers: str) -> int:
+    """Send one request to the server as a phone or a desktop client would."""
+    async with aiohttp.ClientSession(headers=AUTH) as http:
+        async with http.request(method, url, data=body.encode(), headers=headers) as resp:
+            await resp.read()
+            return resp.status
+
+
+async def fill(base: str) -> None:
+    """Make an address book with two contacts and a calendar with two events."""
+    mkcol = ('<?xml version="1.0"?><d:mkcol xmlns:d="DAV:" '
+             'xmlns:c="urn:ietf:params:xml:ns:carddav"><d:set><d:prop><d:resourcetype>'
+             '<d:collection/><c:addressbook/></d:resourcetype><d:displayname>Famille'
+             '</d:displayname></d:prop></d:set></d:mkcol>')
+    assert await dav("MKCOL", f"{base}/marie/famille/", mkcol) == 201
+    assert await dav("MKCALENDAR", f"{base}/marie/agenda/") == 201
+    vcard, ics = {"Content-Type": "text/vcard"}, {"Content-Type": "text/calendar"}
+    assert await dav("PUT", f"{base}/marie/famille/dupont.vcf", DUPONT, **vcard) == 201
+    assert await dav("PUT", f"{base}/marie/famille/martin.vcf",
+                     card("c-martin", "Paul Martin"), **vcard) == 201
+    assert await dav("PUT", f"{base}/marie/agenda/yoga.ics", EVENT, **ics) == 201
+    assert await dav("PUT", f"{base}/marie/agenda/holiday.ics", HOLIDAY, **ics) == 201
+
+
+async def run(core: Core, base: str, *, password: str = "s3cret", session: Any = None
+              ) -> tuple[Outcome, Any]:
+    order = Order(find("dav").manifest, "acc-dav", "Agenda", {"url": base, "login": "marie"},
+                  KEY, sealed={"password": seal(KEY, "acc-dav", password.encode())},
+                  session=session)
+    return await execute(core, order)
+
+
+def by_uid(core: Core, doctype: str) -> dict[str, dict[str, Any]]:
+    return {d.get("uid", d["href"]): d for d in core.collections[doctype].all()}
+
+
+async def test_contacts_and_events_are_copied_then_only_changes_come(
+        core: Core, radicale: str) -> None:
+    await fill(radicale)
+    first, session = await run(core, radicale)
+    assert first.status == "ok", first.summary()
+    assert first.saved == {CONTACTS: 2, EVENTS: 2}
+
+    contacts = by_uid(core, CONTACTS)
+    jeanne = contacts["c-dupont"]
+    assert jeanne["full_name"] == "Jeanne Dupont"
+    assert jeanne["names"]["family"] == "Dupont" and jeanne["names"]["given"] == "Jeanne"
+    assert jeanne["emails"] == [{"address": "jeanne@example.org", "types": ["home"]}]
+    assert jeanne["phones"] == [{"number": "+33 6 12 34 56 78", "types": ["cell"]}]
+    assert (jeanne["addresses"][0]["street"], jeanne["addresses"][0]["city"],
+            jeanne["addresses"][0]["postcode"]) == ("12 rue des Lilas", "Épinal", "88000")
+    assert jeanne["organization"] == "Mairie d'Épinal / Service, état civil"
+    assert jeanne["birthday"] == "1980-04-02"
+    assert "two lines" in jeanne["raw"] and jeanne["etag"] and not jeanne["deleted"]
+    assert jeanne["collection"] == f"{radicale}/marie/famille/"
+    assert jeanne["source"] == {"connector": "dav", "account": "acc-dav"}
+
+    events = by_uid(core, EVENTS)
+    yoga = events["e-yoga"]
+    assert (yoga["summary"], yoga["location"], yoga["description"]) == (
+        "Yoga", "Salle des fêtes, Épinal", "Bring a mat\nand water")
+    assert (yoga["start"], yoga["end"]) == ("2024-03-04T18:30:00+01:00",
+                                            "2024-03-04T20:00:00+01:00")
+    assert (yoga["all_day"], yoga["rrule"], yoga["timezone"]) == (
+        False, "FREQ=WEEKLY;BYDAY=MO", "Europe/Paris")
+    holiday = events["e-holiday"]
+    assert (holiday["start"], holiday["end"], holiday["all_day"]) == (
+        "2024-05-01", "2024-05-02", True)
+
+    kept = json.loads(unseal(KEY, "acc-dav", session))["collections"]
+    assert sorted(kept) == [f"{radicale}/marie/agenda/", f"{radicale}/marie/famille/"]
+    assert all(state["token"] and "etags" not in state for state in kept.values())
+    again, session = await run(core, radicale, session=session)
+    assert again.status == "ok" and again.saved == {} and again.updated == {}
+
+    changed = DUPONT.replace("jeanne@example.org", "jeanne.dupont@example.net")
+    assert await dav("PUT", f"{radicale}/marie/famille/dupont.vcf", changed,
+                     **{"Content-Type": "text/vcard"}) == 204
+    assert await dav("DELETE", f"{radicale}/marie/famille/martin.vcf") == 200
+    assert await dav("DELETE", f"{radicale}/marie/agenda/holiday.ics") == 200
+    third, session = await run(core, radicale, session=session)
+    assert third.status == "ok", third.summary()
+    assert third.saved == {} and third.updated == {CONTACTS: 2, EVENTS: 1}
+    contacts, events = by_uid(core, CONTACTS), by_uid(core, EVENTS)
+    assert contacts["c-dupont"]["emails"][0]["address"] == "jeanne.dupont@example.net"
+    assert not contacts["c-dupont"]["deleted"] and contacts["c-martin"]["deleted"]
+    assert events["e-holiday"]["deleted"] and not events["e-yoga"]["deleted"]
+    assert contacts["c-martin"]["full_name"] == "Paul Martin"  # kept, marked deleted
+
+    fourth, _ = await run(core, radicale, session=session)
+    assert fourth.saved == {} and fourth.updated == {}
+
+
+async def test_without_a_session_a_run_finds_everything_and_stores_no_double(
+        core: Core, radicale: str) -> None:
+    await fill(radicale)
+    await run(core, radicale)
+    fresh, _ = await run(core, radicale)  # a new password forgets the session
+    assert fresh.status == "ok" and fresh.saved == {} and fresh.duplicates == 4
+
+
+async def test_a_wrong_password_is_login_failed(core: Core, radicale: str) -> None:
+    await fill(radicale)
+    out, _ = await run(core, radicale, password="wrong")
+    assert (out.status, out.error) == ("failed", "LOGIN_FAILED"), out.summary()
+    assert "refused" in out.message and not core.collections[CONTACTS].all()
+
+
+async def test_an_unreachable_server_is_vendor_down(core: Core) -> None:
+    out, _ = await run(core, f"http://127.0.0.1:{free_port()}")
+    assert (out.status, out.error) == ("failed", "VENDOR_DOWN"), out.summary()
+    assert "try again later" in out.message
