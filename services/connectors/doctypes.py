@@ -92,4 +92,27 @@ EVENTS = Doctype(
     },
 )
 
-DOCTYPES = (ACCOUNTS, RUNS, BANK_ACCOUNTS, BANK_OPERATIONS, CONTACTS, EVENTS)
+BILLS = Doctype(
+    "io.hearth.bills",
+    indexes=("vendor", "date"),
+    fields={
+        "vendor": FieldSpec("str", required=True, nullable=False),
+        "vendor_ref": FieldSpec("str", required=True, nullable=False),
+        "date": FieldSpec("str", required=True, nullable=False),  # YYYY-MM-DD
+        "amount": FieldSpec("number", required=True, nullable=False),  # > 0
+        "currency": FieldSpec("str"),
+        "type": FieldSpec("str"),  # bill, health_costs…
+        "label": FieldSpec("str"),
+        "subscription": FieldSpec("str"),  # the contract or line it is for
+        "is_refund": FieldSpec("bool"),
+        "original_amount": FieldSpec("number"),
+        "original_date": FieldSpec("str"),
+        "group_amount": FieldSpec("number"),
+        "is_third_party_payer": FieldSpec("bool"),
+        "file": FieldSpec("str"),  # its io.hearth.files id
+        "operation": FieldSpec("str"),  # the bank operation that paid it
+        "source": SOURCE,
+    },
+)
+
+DOCTYPES = (ACCOUNTS, RUNS, BANK_ACCOUNTS, BANK_OPERATIONS, CONTACTS, EVENTS, BILLS)
