@@ -8,12 +8,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import re
+
 import aiohttp
 import pytest
+from aiohttp import web
 
 from appliance.core import Core
 from appliance.jobs.launch import Order, execute
@@ -197,3 +200,68 @@ async def test_an_unreachable_server_is_vendor_down(core: Core) -> None:
     out, _ = await run(core, f"http://127.0.0.1:{free_port()}")
     assert (out.status, out.error) == ("failed", "VENDOR_DOWN"), out.summary()
     assert "try again later" in out.message
+
+
+WEEKLY = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\r\n"
+          "UID:e-choir\r\nDTSTAMP:20240301T080000Z\r\nDTSTART:20240305T180000Z\r\n"
+          "DTEND:20240305T200000Z\r\nSUMMARY:Chorale\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\n"
+          "BEGIN:VEVENT\r\nUID:e-choir\r\nDTSTAMP:20240301T080000Z\r\n"
+          "RECURRENCE-ID:20240312T180000Z\r\nDTSTART:20240312T190000Z\r\n"
+          "DTEND:20240312T210000Z\r\nSUMMARY:Chorale (concert)\r\nEND:VEVENT\r\n"
+          "END:VCALENDAR\r\n")
+
+
+@pytest.fixture
+async def no_sync(radicale: str) -> AsyncIterator[str]:
+    """Radicale behind a proxy that hides its sync-tokens, like a server without RFC 6578."""
+    async def forward(request: web.Request) -> web.Response:
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() in ("authorization", "depth", "content-type")}
+        async with aiohttp.ClientSession() as http:
+            async with http.request(request.method, radicale + request.path_qs,
+                                    data=await request.read(), headers=headers) as resp:
+                body = await resp.read()
+                kind = resp.headers.get("Content-Type", "text/plain")
+        if request.method == "PROPFIND":
+            body = re.sub(rb"<([\w:]*)sync-token\s*/>|<([\w:]*)sync-token>.*?</[\w:]*sync-token>",
+                          b"", body)
+        return web.Response(status=resp.status, body=body, headers={"Content-Type": kind})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def test_a_server_without_sync_tokens_is_followed_by_etags(
+        core: Core, radicale: str, no_sync: str) -> None:
+    await fill(radicale)
+    ics = {"Content-Type": "text/calendar"}
+    assert await dav("PUT", f"{radicale}/marie/agenda/choir.ics", WEEKLY, **ics) == 201
+    first, session = await run(core, no_sync)
+    assert first.status == "ok", first.summary()
+    assert first.saved == {CONTACTS: 2, EVENTS: 4}  # the choir: its rule and one changed date
+    kept = json.loads(unseal(KEY, "acc-dav", session))["collections"]
+    assert all(not state.get("token") and state["etags"] for state in kept.values())
+    choir = sorted((e["instance"], e["summary"], e["start"]) for e in
+                   core.collections[EVENTS].find({"uid": "e-choir"}))
+    assert choir == [("*", "Chorale", "2024-03-05T18:00:00+00:00"),
+                     ("20240312T180000Z", "Chorale (concert)", "2024-03-12T19:00:00+00:00")]
+
+    again, session = await run(core, no_sync, session=session)
+    assert again.saved == {} and again.updated == {}
+
+    only_rule = re.sub(r"BEGIN:VEVENT\r\nUID:e-choir\r\nDTSTAMP:20240301T080000Z\r\nRECURRENCE"
+                       r".*?END:VEVENT\r\n", "", WEEKLY, flags=re.S)
+    assert await dav("PUT", f"{radicale}/marie/agenda/choir.ics", only_rule, **ics) == 204
+    assert await dav("DELETE", f"{radicale}/marie/famille/martin.vcf") == 200
+    third, _ = await run(core, no_sync, session=session)
+    assert third.status == "ok" and third.saved == {}
+    assert third.updated == {CONTACTS: 1, EVENTS: 2}, third.summary()  # the rule's etag, the date
+    concert = core.collections[EVENTS].find({"instance": "20240312T180000Z"})
+    assert [e["deleted"] for e in concert] == [True]
+    assert by_uid(core, CONTACTS)["c-martin"]["deleted"]
