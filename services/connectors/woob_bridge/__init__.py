@@ -4,9 +4,8 @@ from __future__ import annotations
 from appliance.jobs.connector import Connector, Context
 from appliance.jobs.manifest import Dedup, Field, Manifest
 from appliance.web.i18n import N_
+from services.connectors.bank_statements import BankStatements
 
-ACCOUNTS = "io.hearth.bank.accounts"
-OPERATIONS = "io.hearth.bank.operations"
 BILLS = "io.hearth.bills"
 
 
@@ -27,9 +26,8 @@ class WoobConnector(Connector):
             Field("website", N_("Website or option"),
                   help=N_("Only for modules that ask which website or region to use.")),
         ),
-        doctypes={ACCOUNTS: Dedup(("vendor_ref",), update=True, newer="balance_date"),
-                  OPERATIONS: Dedup(("account", "vendor_ref")),
-                  BILLS: Dedup(("vendor", "vendor_ref"))},
+        # Accounts and operations have bank statements' shapes and rules (balance kept newest).
+        doctypes={**BankStatements.manifest.doctypes, BILLS: Dedup(("vendor", "vendor_ref"))},
         frequency="daily", time_window=(1, 6), timeout=1800, memory_mb=768, interactive=True)
 
     async def fetch(self, ctx: Context) -> None:

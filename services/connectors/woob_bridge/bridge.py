@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from appliance.jobs.connector import (CHALLENGE_ASKED, NOT_FOUND, ConnectorError, Context)
+from services.connectors.bank_statements import ACCOUNTS, OPERATIONS
 from services.connectors.bank_statements.model import References
 from services.connectors.woob_bridge import records
 from services.connectors.woob_bridge.storage import SessionStorage
 
-ACCOUNTS = "io.hearth.bank.accounts"
-OPERATIONS = "io.hearth.bank.operations"
 BILLS = "io.hearth.bills"
 MODULES_DIR = Path("/var/lib/hearth/woob/modules")  # where `woob_modules/<name>/` are put
 # Hearth's fields → the config keys woob modules use for them, most usual first.
