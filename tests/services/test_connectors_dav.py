@@ -196,6 +196,13 @@ async def test_a_wrong_password_is_login_failed(core: Core, radicale: str) -> No
     assert "refused" in out.message and not core.collections[CONTACTS].all()
 
 
+async def test_an_account_with_no_address_book_nor_calendar_is_not_found(
+        core: Core, radicale: str) -> None:
+    out, _ = await run(core, radicale)
+    assert (out.status, out.error) == ("failed", "NOT_FOUND"), out.summary()
+    assert "no address book or calendar" in out.message
+
+
 async def test_an_unreachable_server_is_vendor_down(core: Core) -> None:
     out, _ = await run(core, f"http://127.0.0.1:{free_port()}")
     assert (out.status, out.error) == ("failed", "VENDOR_DOWN"), out.summary()

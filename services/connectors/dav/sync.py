@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from appliance.jobs.connector import Context
-from services.connectors.dav import records
+from services.connectors.dav import CONTACTS, EVENTS, records
 from services.connectors.dav.client import Collection, Dav, InvalidToken
 
-CONTACTS = "io.hearth.contacts"
-EVENTS = "io.hearth.events"
 DOCTYPE = {"contacts": CONTACTS, "events": EVENTS}
 
 # The session keeps, per collection URL, {"token": the sync-token, or "etags":
@@ -86,8 +85,6 @@ def _name(coll: Collection, href: str) -> str:
 
 def dav_href(coll: Collection, name: str) -> str:
     """Return the server path of a resource named relative to its collection."""
-    from urllib.parse import urlsplit
-
     return name if name.startswith("/") else urlsplit(coll.url).path + name
 
 
