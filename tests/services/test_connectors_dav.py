@@ -196,6 +196,16 @@ async def test_a_wrong_password_is_login_failed(core: Core, radicale: str) -> No
     assert "refused" in out.message and not core.collections[CONTACTS].all()
 
 
+async def test_a_redirect_to_another_host_keeps_the_login(
+        core: Core, radicale: str, elsewhere: str) -> None:
+    await fill(radicale)
+    out, _ = await run(core, elsewhere)
+    assert out.status == "ok", out.summary()
+    assert out.saved == {CONTACTS: 2, EVENTS: 2}
+    assert {d["collection"] for d in core.collections[CONTACTS].all()} == {
+        f"{radicale}/marie/famille/"}  # where they really are
+
+
 async def test_an_account_with_no_address_book_nor_calendar_is_not_found(
         core: Core, radicale: str) -> None:
     out, _ = await run(core, radicale)
@@ -218,6 +228,28 @@ WEEKLY = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nBEGIN:VEVENT\
           "END:VCALENDAR\r\n")
 
 
+async def serve(handler: Any) -> AsyncIterator[str]:
+    """Serve one handler for every path and method on loopback; yield its address."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def elsewhere(radicale: str) -> AsyncIterator[str]:
+    """A host that sends every request to Radicale's, as iCloud's contacts.icloud.com does."""
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently(radicale + request.path_qs)
+
+    async for address in serve(moved):
+        yield address
+
+
 @pytest.fixture
 async def no_sync(radicale: str) -> AsyncIterator[str]:
     """Radicale behind a proxy that hides its sync-tokens, like a server without RFC 6578."""
@@ -234,14 +266,8 @@ async def no_sync(radicale: str) -> AsyncIterator[str]:
                           b"", body)
         return web.Response(status=resp.status, body=body, headers={"Content-Type": kind})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    await runner.cleanup()
+    async for address in serve(forward):
+        yield address
 
 
 async def test_a_server_without_sync_tokens_is_followed_by_etags(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from appliance.jobs.connector import LOGIN_FAILED, VENDOR_DOWN, ConnectorError
+from appliance.jobs.connector import LOGIN_FAILED, NOT_FOUND, VENDOR_DOWN, ConnectorError
 
 if TYPE_CHECKING:
     import aiohttp
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 D, CARD, CAL = "DAV:", "urn:ietf:params:xml:ns:carddav", "urn:ietf:params:xml:ns:caldav"
 NS = f'xmlns:d="{D}" xmlns:card="{CARD}" xmlns:cal="{CAL}"'
 BATCH = 50  # resources per multiget
+REDIRECTS = 5
 
 
 def _q(ns: str, name: str) -> str:
@@ -25,7 +26,8 @@ def _q(ns: str, name: str) -> str:
 class Response:
     """One <response> of a multistatus: its href, status and the properties found (200)."""
 
-    href: str
+    href: str  # its path, which is how sync reports and multigets name it
+    url: str  # the full URL, for what lives on another host (iCloud's home sets)
     status: int
     props: dict[str, ET.Element] = field(default_factory=dict)
 
@@ -35,10 +37,11 @@ class Response:
         return (element.text or "").strip() if element is not None else ""
 
     def href_in(self, ns: str, name: str) -> str:
-        """Return the first <href> inside a property (a principal, a home set), or ""."""
+        """Return the URL of the first <href> inside a property (a principal, a home set)."""
         element = self.props.get(_q(ns, name))
         found = element.find(_q(D, "href")) if element is not None else None
-        return (found.text or "").strip() if found is not None else ""
+        text = (found.text or "").strip() if found is not None else ""
+        return urljoin(self.url, text) if text else ""
 
 
 @dataclass
@@ -64,30 +67,45 @@ class Dav:
         self.host = urlsplit(self.url).netloc
 
     async def request(self, method: str, url: str, body: str = "", depth: str | None = None
-                      ) -> tuple[int, bytes]:
-        """Send a request and return its status and body; 401 and 5xx end the run."""
-        import aiohttp
-
+                      ) -> tuple[int, bytes, str]:
+        """Send a request; return its status, body and final URL. 401 and 5xx end the run."""
         headers = {"Content-Type": 'application/xml; charset="utf-8"'}
         if depth is not None:
             headers["Depth"] = depth
+        for _ in range(REDIRECTS):
+            status, content, location = await self._send(method, url, body, headers)
+            if status not in (301, 302, 303, 307, 308) or not location:
+                break
+            target = urljoin(url, location)
+            if url.startswith("https:") and not target.startswith("https:"):
+                raise ConnectorError(NOT_FOUND, f"{self.host} sends Hearth to {target}, which "
+                                                f"is not encrypted: check the address")
+            # aiohttp would drop the login on a redirect to another host; iCloud and
+            # hosted Nextclouds send /.well-known there, so redirects are followed here.
+            url = target
+        if status == 401:
+            raise ConnectorError(LOGIN_FAILED, f"{self.host} refused the login and password")
+        if status >= 500:
+            raise ConnectorError(VENDOR_DOWN, f"{self.host} answered {status} "
+                                              f"to {method} {urlsplit(url).path}")
+        return status, content, url
+
+    async def _send(self, method: str, url: str, body: str, headers: dict[str, str]
+                    ) -> tuple[int, bytes, str]:
+        import aiohttp
+
         try:
-            async with self.http.request(method, url, data=body.encode(), headers=headers) as resp:
-                content = await resp.read()
+            async with self.http.request(method, url, data=body.encode(), headers=headers,
+                                         allow_redirects=False) as resp:
+                return resp.status, await resp.read(), resp.headers.get("Location", "")
         except (aiohttp.ClientConnectionError, asyncio.TimeoutError, OSError) as exc:
             raise ConnectorError(VENDOR_DOWN, f"{self.host} can't be reached ({exc}); "
                                               f"Hearth will try again later") from None
-        if resp.status == 401:
-            raise ConnectorError(LOGIN_FAILED, f"{self.host} refused the login and password")
-        if resp.status >= 500:
-            raise ConnectorError(VENDOR_DOWN, f"{self.host} answered {resp.status} "
-                                              f"to {method} {urlsplit(url).path}")
-        return resp.status, content
 
     async def multistatus(self, method: str, url: str, body: str, depth: str
                           ) -> tuple[list[Response], ET.Element | None]:
         """Send a PROPFIND or REPORT; return its responses and the multistatus element."""
-        status, content = await self.request(method, url, body, depth)
+        status, content, final = await self.request(method, url, body, depth)
         if status in (403, 409) and b"valid-sync-token" in content:
             raise InvalidToken()
         if status != 207:
@@ -97,11 +115,12 @@ class Dav:
         except ET.ParseError:
             raise ConnectorError(VENDOR_DOWN, f"{self.host} sent a broken answer to "
                                               f"{method} {urlsplit(url).path}") from None
-        return [self._response(r, url) for r in root.iter(_q(D, "response"))], root
+        return [self._response(r, final) for r in root.iter(_q(D, "response"))], root
 
     def _response(self, element: ET.Element, base: str) -> Response:
         href = element.findtext(_q(D, "href"), "").strip()
-        found = Response(urlsplit(urljoin(base, href)).path, _status(element))
+        url = urljoin(base, href)
+        found = Response(urlsplit(url).path, url, _status(element))
         if element.find(_q(D, "status")) is None:  # per-property statuses instead
             found.status = 404
         for propstat in element.iter(_q(D, "propstat")):
@@ -130,10 +149,10 @@ class Dav:
             return []
         body = (f'<d:propfind {NS}><d:prop><card:addressbook-home-set/><cal:calendar-home-set/>'
                 f'</d:prop></d:propfind>')
-        found, _ = await self.multistatus("PROPFIND", self.absolute(principal), body, "0")
+        found, _ = await self.multistatus("PROPFIND", principal, body, "0")
         homes = [r.href_in(ns, name) for r in found
                  for ns, name in ((CARD, "addressbook-home-set"), (CAL, "calendar-home-set"))]
-        return list(dict.fromkeys(self.absolute(h) for h in homes if h))
+        return list(dict.fromkeys(h for h in homes if h))
 
     async def collections(self) -> list[Collection]:
         """Find the address books and the calendars (of events) this login can read."""
@@ -144,8 +163,8 @@ class Dav:
         for home in homes:
             for resp in (await self.multistatus("PROPFIND", home, body, "1"))[0]:
                 kind = _kind(resp)
-                if kind and resp.href not in found:
-                    found[resp.href] = Collection(self.absolute(resp.href), kind,
+                if kind and resp.url not in found:
+                    found[resp.url] = Collection(resp.url, kind,
                                                   resp.text(D, "displayname") or resp.href,
                                                   resp.text(D, "sync-token"))
         return list(found.values())
