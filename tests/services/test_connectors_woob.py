@@ -40,6 +40,7 @@ class Bank:
     def __init__(self) -> None:
         self.logins = 0
         self.codes_sent = 0
+        self.validations = 0
         self.app = web.Application()
         self.app.add_routes([
             web.post("/login", self.login), web.get("/accounts", self.accounts),
@@ -58,6 +59,9 @@ class Bank:
                 raise web.HTTPUnauthorized()
             self.codes_sent += 1
             return web.json_response({"need": "otp"})
+        if form["login"] == "appli" and not form.get("resume"):
+            self.validations += 1
+            return web.json_response({"need": "app"})
         self.logins += 1
         resp = web.json_response({"ok": True})
         resp.set_cookie("sid", f"session-{self.logins}")
@@ -182,6 +186,22 @@ async def test_a_two_factor_code_is_asked_only_when_someone_can_answer(
     assert out.status == "ok", out.summary()
     assert [q["prompt"] for q in asked] == ["Code reçu par SMS"]
     assert out.saved[OPERATIONS] == 5
+
+
+async def test_a_validation_in_the_bank_app_is_confirmed_by_the_owner(
+        core: Core, bank: tuple[Bank, str]) -> None:
+    site, url = bank
+    asked: list[str] = []
+
+    async def confirm(question: dict[str, Any]) -> str:
+        asked.append(question["prompt"])
+        return "OK"
+
+    out, _ = await run(core, url, login="appli", ask=confirm)
+    assert out.status == "ok", out.summary()
+    assert asked == ["Validez la connexion dans l'application de votre banque — then "
+                     "answer OK here."]
+    assert site.validations == 1 and site.logins == 1 and out.saved[ACCOUNTS] == 2
 
 
 async def test_a_module_not_installed_is_not_found(core: Core, bank: tuple[Bank, str]) -> None:

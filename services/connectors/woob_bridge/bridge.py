@@ -48,7 +48,7 @@ class Bridge:
         """Run a blocking woob call off the event loop."""
         return await asyncio.to_thread(func, *args)
 
-    def build(self, answers: dict[str, str]) -> Any:
+    def build(self, answers: dict[str, Any]) -> Any:
         """Load the module and make its backend with the account's settings and state."""
         from woob.core.woob import WoobBase
 
@@ -59,7 +59,7 @@ class Bridge:
                                             f"docs/connectors.md, Built-in: woob)")
         woob = WoobBase(modules_path=str(place))
         keys = set(woob.modules_loader.get_or_load_module(self.module).config)
-        params: dict[str, str] = {}
+        params: dict[str, Any] = {}
         for field, candidates in CONFIG_KEYS.items():
             value = self.ctx.fields.get(field, "")
             key = next((k for k in candidates if k in keys), None)
@@ -76,9 +76,9 @@ class Bridge:
 
     async def run(self) -> None:
         """Bring the accounts, operations and bills home, answering the module's questions."""
-        from woob.exceptions import BrowserQuestion
+        from woob.exceptions import BrowserQuestion, DecoupledValidation
 
-        answers: dict[str, str] = {}
+        answers: dict[str, Any] = {}
         for _ in range(ASKS):
             try:
                 backend = await self.call(self.build, answers)
@@ -89,13 +89,11 @@ class Bridge:
             try:
                 await self.collect(backend)
                 return
-            except BrowserQuestion as question:
+            except (BrowserQuestion, DecoupledValidation) as question:
                 if not self.interactive:
                     raise ConnectorError(CHALLENGE_ASKED, f"{self.module} asks: {question}; "
                                                           f"use Run now to answer") from None
-                for value in question.fields:
-                    prompt = value.label or value.description or value.id
-                    answers[value.id] = await self.ctx.ask(prompt, kind="code")
+                answers.update(await self.answer(question))
             except ConnectorError:
                 raise
             except Exception as exc:
@@ -105,6 +103,19 @@ class Bridge:
                 self.ctx.save_session({"woob": self.storage.data,
                                        "bills": sorted(self.known_bills)})
         raise ConnectorError(CHALLENGE_ASKED, f"{self.module} kept asking questions")
+
+    async def answer(self, question: Any) -> dict[str, Any]:
+        """Ask the owner what the module wants; return the config values to run it again with."""
+        from woob.exceptions import BrowserQuestion
+
+        if isinstance(question, BrowserQuestion):
+            return {value.id: await self.ctx.ask(value.label or value.description or value.id,
+                                                  kind="code") for value in question.fields}
+        # A validation in the bank's app: the owner confirms here once it is done, and the
+        # module resumes (woob's own console sets "resume" the same way).
+        said = getattr(question, "message", "") or str(question)
+        await self.ctx.ask(f"{said} — then answer OK here.", kind="confirm")
+        return {"resume": True}
 
     def translate(self, exc: Exception) -> Exception:
         """Return the ConnectorError for a woob exception (any other stays a crash)."""

@@ -10,7 +10,8 @@ def translated(exc: BaseException, module: str) -> ConnectorError | None:
     import requests
     from woob.browser.exceptions import HTTPNotFound, ServerError
     from woob.exceptions import (ActionNeeded, BrowserForbidden, BrowserIncorrectPassword,
-                                 BrowserUnavailable, ModuleLoadError, NeedInteractive)
+                                 BrowserInteraction, BrowserUnavailable, ModuleLoadError,
+                                 NeedInteractive)
     from woob.tools.backend import Module
 
     said = str(exc).strip()
@@ -27,6 +28,10 @@ def translated(exc: BaseException, module: str) -> ConnectorError | None:
     if isinstance(exc, NeedInteractive):
         return ConnectorError(CHALLENGE_ASKED, f"{module} asks for a confirmation (a code): "
                                                f"use Run now on the account's page to answer")
+    if isinstance(exc, BrowserInteraction):  # a redirect to a page only a browser can follow
+        return ConnectorError(USER_ACTION_NEEDED, f"{module} wants a step Hearth can't do "
+                                                  f"({type(exc).__name__}); the module can't "
+                                                  f"be used as is")
     if isinstance(exc, ModuleLoadError):
         return ConnectorError(NOT_FOUND, f"the woob module {module!r} can't be loaded ({said}); "
                                          f"install it on the box: see docs/connectors.md, "

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from woob.browser.browsers import LoginBrowser, StatesMixin, need_login
 from woob.browser.exceptions import ClientError
-from woob.exceptions import (ActionNeeded, BrowserIncorrectPassword, BrowserQuestion,
-                             NeedInteractiveFor2FA)
+from woob.exceptions import (ActionNeeded, AppValidation, BrowserIncorrectPassword,
+                             BrowserQuestion, NeedInteractiveFor2FA)
 from woob.tools.value import Value
 
 
@@ -25,6 +25,8 @@ class FakebankBrowser(LoginBrowser, StatesMixin):
         otp = self.config["otp"].get()
         if otp:
             form["otp"] = otp
+        if self.config["resume"].get():
+            form["resume"] = True
         try:
             answer = self.open("/login", json=form).json()
         except ClientError as exc:
@@ -37,6 +39,10 @@ class FakebankBrowser(LoginBrowser, StatesMixin):
             if self.config["request_information"].get() is None:
                 raise NeedInteractiveFor2FA()
             raise BrowserQuestion(Value("otp", label="Code reçu par SMS"))
+        if answer.get("need") == "app":
+            if self.config["request_information"].get() is None:
+                raise NeedInteractiveFor2FA()
+            raise AppValidation("Validez la connexion dans l'application de votre banque")
 
     @need_login
     def get(self, path):

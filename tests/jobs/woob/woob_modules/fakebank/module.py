@@ -24,6 +24,7 @@ class FakebankModule(Module, CapBank, CapDocument):
         ValueBackendPassword("password", label="Mot de passe"),
         Value("website", label="Adresse du site", default="http://127.0.0.1"),
         ValueTransient("otp"),
+        ValueTransient("resume"),
         ValueTransient("request_information"),
     )
 
