@@ -189,6 +189,18 @@ async def test_without_a_session_a_run_finds_everything_and_stores_no_double(
     assert fresh.status == "ok" and fresh.saved == {} and fresh.duplicates == 4
 
 
+async def test_a_big_address_book_comes_whole(core: Core, radicale: str) -> None:
+    await fill(radicale)
+    for n in range(120):  # more than two multigets' worth
+        assert await dav("PUT", f"{radicale}/marie/famille/p{n}.vcf",
+                         card(f"c-{n}", f"Personne Numéro{n}"),
+                         **{"Content-Type": "text/vcard"}) == 201
+    out, _ = await run(core, radicale)
+    assert out.status == "ok" and out.saved == {CONTACTS: 122, EVENTS: 2}, out.summary()
+    names = {c["full_name"] for c in core.collections[CONTACTS].all()}
+    assert {f"Personne Numéro{n}" for n in range(120)} <= names
+
+
 async def test_a_wrong_password_is_login_failed(core: Core, radicale: str) -> None:
     await fill(radicale)
     out, _ = await run(core, radicale, password="wrong")

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 D, CARD, CAL = "DAV:", "urn:ietf:params:xml:ns:carddav", "urn:ietf:params:xml:ns:caldav"
 NS = f'xmlns:d="{D}" xmlns:card="{CARD}" xmlns:cal="{CAL}"'
-BATCH = 50  # resources per multiget
+BATCH = 50  # resources asked for by one multiget
 REDIRECTS = 5
 
 
@@ -193,20 +193,18 @@ class Dav:
 
     async def fetch(self, coll: Collection, hrefs: list[str]) -> dict[str, tuple[str, str]]:
         """Return href → (etag, vCard or iCalendar text) for these resources, by multiget."""
+        if not hrefs:
+            return {}
         ns, report, data = ((CARD, "addressbook-multiget", "address-data")
                             if coll.kind == "contacts" else
                             (CAL, "calendar-multiget", "calendar-data"))
         prefix = "card" if ns == CARD else "cal"
-        got: dict[str, tuple[str, str]] = {}
-        for i in range(0, len(hrefs), BATCH):
-            items = "".join(f"<d:href>{_escape(h)}</d:href>" for h in hrefs[i:i + BATCH])
-            body = (f'<{prefix}:{report} {NS}><d:prop><d:getetag/><{prefix}:{data}/></d:prop>'
-                    f'{items}</{prefix}:{report}>')
-            for resp in (await self.multistatus("REPORT", coll.url, body, "1"))[0]:
-                text = resp.text(ns, data)
-                if resp.status == 200 and text:
-                    got[resp.href] = (resp.text(D, "getetag"), text)
-        return got
+        items = "".join(f"<d:href>{_escape(h)}</d:href>" for h in hrefs)
+        body = (f'<{prefix}:{report} {NS}><d:prop><d:getetag/><{prefix}:{data}/></d:prop>'
+                f'{items}</{prefix}:{report}>')
+        return {resp.href: (resp.text(D, "getetag"), resp.text(ns, data))
+                for resp in (await self.multistatus("REPORT", coll.url, body, "1"))[0]
+                if resp.status == 200 and resp.text(ns, data)}
 
 
 def _status(element: ET.Element) -> int:

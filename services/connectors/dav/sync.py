@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from appliance.jobs.connector import Context
 from services.connectors.dav import CONTACTS, EVENTS, records
-from services.connectors.dav.client import Collection, Dav, InvalidToken
+from services.connectors.dav.client import BATCH, Collection, Dav, InvalidToken
 
 DOCTYPE = {"contacts": CONTACTS, "events": EVENTS}
 
@@ -55,24 +55,27 @@ async def sync(ctx: Context, dav: Dav, coll: Collection, state: dict[str, Any]) 
     overrides: dict[str, list[str]] = state.setdefault("overrides", {})
     etags: dict[str, str] | None = state.get("etags") if not coll.sync_token else None
     counts = {"changed": 0, "deleted": 0}
-    fetched = await dav.fetch(coll, sorted(h for h, etag in changed.items() if etag is not None))
-    for href, etag in sorted(changed.items()):
-        name = _name(coll, href)
-        before = [records.MASTER, *overrides.pop(name, [])]
-        if etag is None or href not in fetched:  # deleted, or gone between listing and fetch
-            _tombstone(ctx, coll, href, before)
-            counts["deleted"] += 1
+    items = sorted(changed.items())
+    for start in range(0, len(items), BATCH):  # a batch at a time: photos can be big
+        batch = items[start:start + BATCH]
+        fetched = await dav.fetch(coll, [href for href, etag in batch if etag is not None])
+        for href, etag in batch:
+            name = _name(coll, href)
+            before = [records.MASTER, *overrides.pop(name, [])]
+            if etag is None or href not in fetched:  # deleted, or gone since the listing
+                _tombstone(ctx, coll, href, before)
+                counts["deleted"] += 1
+                if etags is not None:
+                    etags.pop(name, None)
+                continue
+            new_etag, text = fetched[href]
+            instances = _send(ctx, coll, href, new_etag or etag, text)
+            _tombstone(ctx, coll, href, [i for i in before if i not in instances])
+            if len(instances) > 1:
+                overrides[name] = [i for i in instances if i != records.MASTER]
             if etags is not None:
-                etags.pop(name, None)
-            continue
-        new_etag, text = fetched[href]
-        instances = _send(ctx, coll, href, new_etag or etag, text)
-        _tombstone(ctx, coll, href, [i for i in before if i not in instances])
-        if len(instances) > 1:
-            overrides[name] = [i for i in instances if i != records.MASTER]
-        if etags is not None:
-            etags[name] = _short(new_etag or etag)
-        counts["changed"] += 1
+                etags[name] = _short(new_etag or etag)
+            counts["changed"] += 1
     if not overrides:
         del state["overrides"]
     return counts
