@@ -54,7 +54,7 @@ _DAV = {
     "collection": FieldSpec("str", required=True, nullable=False),
     "href": FieldSpec("str", required=True, nullable=False),
     "etag": FieldSpec("str"),
-    "raw": FieldSpec("str"),  # null when it is over 160 KiB (a big photo)
+    "raw": FieldSpec("str"),  # null when it is over 150 KiB (a big photo)
     "deleted": FieldSpec("bool"),
     "source": SOURCE,
 }

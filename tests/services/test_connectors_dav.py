@@ -195,10 +195,24 @@ async def test_a_big_address_book_comes_whole(core: Core, radicale: str) -> None
         assert await dav("PUT", f"{radicale}/marie/famille/p{n}.vcf",
                          card(f"c-{n}", f"Personne Numéro{n}"),
                          **{"Content-Type": "text/vcard"}) == 201
+    photo = "PHOTO;ENCODING=b;TYPE=JPEG:" + base64.b64encode(os.urandom(300_000)).decode()
+    folded = "\r\n ".join(photo[i:i + 74] for i in range(0, len(photo), 74)) + "\r\n"
+    assert await dav("PUT", f"{radicale}/marie/famille/photo.vcf",
+                     card("c-photo", "Léa Photo", folded), **{"Content-Type": "text/vcard"}) == 201
+    talk = EVENT.replace("UID:e-yoga", "UID:e-talk").replace(
+        "DESCRIPTION:Bring a mat\\nand water", "DESCRIPTION:" + "blabla é " * 40_000)
+    assert await dav("PUT", f"{radicale}/marie/agenda/talk.ics", talk,
+                     **{"Content-Type": "text/calendar"}) == 201
     out, _ = await run(core, radicale)
-    assert out.status == "ok" and out.saved == {CONTACTS: 122, EVENTS: 2}, out.summary()
-    names = {c["full_name"] for c in core.collections[CONTACTS].all()}
-    assert {f"Personne Numéro{n}" for n in range(120)} <= names
+    assert out.status == "ok" and out.saved == {CONTACTS: 123, EVENTS: 3}, out.summary()
+    contacts = by_uid(core, CONTACTS)
+    assert {f"Personne Numéro{n}" for n in range(120)} <= {
+        c["full_name"] for c in contacts.values()}
+    # Too big for one record: the raw copy is left out, the long text cut, nothing lost else.
+    assert contacts["c-photo"]["raw"] is None and contacts["c-photo"]["full_name"] == "Léa Photo"
+    talk_doc = by_uid(core, EVENTS)["e-talk"]
+    assert talk_doc["raw"] is None and talk_doc["description"].endswith("…")
+    assert talk_doc["description"].startswith("blabla é blabla") and talk_doc["summary"] == "Yoga"
 
 
 async def test_a_wrong_password_is_login_failed(core: Core, radicale: str) -> None:

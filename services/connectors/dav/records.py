@@ -1,6 +1,7 @@
 """What Hearth keeps of a vCard (io.hearth.contacts) and of an iCalendar event (io.hearth.events)."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -8,13 +9,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.connectors.dav.text import Component, Line, components
 
-MAX_RAW = 160 * 1024  # a protocol line holds 256 KiB: a vCard with a big photo keeps no raw copy
+# A record travels as one JSON line of at most 256 KiB: past these sizes (as JSON) a
+# vCard with a big photo keeps no raw copy and a huge description is cut.
+MAX_RAW = 150 * 1024
+MAX_TEXT = 32 * 1024
 MASTER = "*"  # the `instance` of an event's main occurrence (overrides carry their RECURRENCE-ID)
 _DURATION = re.compile(r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
 def _raw(text: str) -> str | None:
-    return text if len(text.encode()) <= MAX_RAW else None
+    return text if len(json.dumps(text)) <= MAX_RAW else None
+
+
+def _cut(text: str) -> str:
+    return text if len(json.dumps(text)) <= MAX_TEXT else text[:MAX_TEXT // 6] + "…"
 
 
 def contacts(text: str) -> list[dict[str, Any]]:
@@ -85,11 +93,11 @@ def _event(block: Component, text: str) -> dict[str, Any]:
     return {
         "uid": block.value("UID"),
         "instance": recurrence.value.strip() if recurrence else MASTER,
-        "summary": block.value("SUMMARY"),
+        "summary": _cut(block.value("SUMMARY")),
         "start": start, "end": end, "all_day": all_day,
         "timezone": start_line.param("TZID") if start_line else "",
-        "location": block.value("LOCATION"),
-        "description": block.value("DESCRIPTION"),
+        "location": _cut(block.value("LOCATION")),
+        "description": _cut(block.value("DESCRIPTION")),
         "rrule": rrule.value.strip() if rrule else None,
         "status": block.value("STATUS").lower() or None,
         "raw": _raw(text),
