@@ -28,7 +28,7 @@ class WoobConnector(Connector):
         ),
         # Accounts and operations have bank statements' shapes and rules (balance kept newest).
         doctypes={**BankStatements.manifest.doctypes, BILLS: Dedup(("vendor", "vendor_ref"))},
-        frequency="daily", time_window=(1, 6), timeout=1800, memory_mb=768, interactive=True)
+        frequency="daily", time_window=(1, 6), timeout=1800, memory_mb=512, interactive=True)
 
     async def fetch(self, ctx: Context) -> None:
         """Run the module named in the account's fields."""
