@@ -46,6 +46,52 @@ BANK_OPERATIONS = Doctype(
     },
 )
 
+# Contacts and events from CardDAV/CalDAV: `collection` is the address book's or
+# calendar's URL, `href` the resource's path there; `deleted` marks what the server
+# no longer has (docs/connectors.md, Built-in: contacts and calendars).
+_DAV = {
+    "uid": FieldSpec("str"),
+    "collection": FieldSpec("str", required=True, nullable=False),
+    "href": FieldSpec("str", required=True, nullable=False),
+    "etag": FieldSpec("str"),
+    "raw": FieldSpec("str"),  # null when it is over 150 KiB (a big photo)
+    "deleted": FieldSpec("bool"),
+    "source": SOURCE,
+}
+
+CONTACTS = Doctype(
+    "io.hearth.contacts",
+    indexes=("full_name",),
+    fields={
+        **_DAV,
+        "full_name": FieldSpec("str"),
+        "names": FieldSpec("dict"),  # family, given, additional, prefix, suffix
+        "emails": FieldSpec("list"),  # [{address, types}]
+        "phones": FieldSpec("list"),  # [{number, types}]
+        "addresses": FieldSpec("list"),  # [{street, city, postcode, region, country, …}]
+        "organization": FieldSpec("str"),
+        "birthday": FieldSpec("str"),  # YYYY-MM-DD, or --MM-DD without the year
+    },
+)
+
+EVENTS = Doctype(
+    "io.hearth.events",
+    indexes=("start",),
+    fields={
+        **_DAV,
+        "instance": FieldSpec("str", required=True, nullable=False),  # * or a RECURRENCE-ID
+        "summary": FieldSpec("str"),
+        "start": FieldSpec("str"),  # ISO 8601: a date when all_day, else with its UTC offset
+        "end": FieldSpec("str"),
+        "all_day": FieldSpec("bool"),
+        "timezone": FieldSpec("str"),  # the TZID it was written in
+        "location": FieldSpec("str"),
+        "description": FieldSpec("str"),
+        "rrule": FieldSpec("str"),  # the RRULE as written: FREQ=WEEKLY;BYDAY=MO
+        "status": FieldSpec("str"),
+    },
+)
+
 BILLS = Doctype(
     "io.hearth.bills",
     indexes=("vendor", "date"),
@@ -55,6 +101,8 @@ BILLS = Doctype(
         "amount": FieldSpec("number"),  # > 0; None when the invoice does not say it plainly
         "currency": FieldSpec("str"),
         "type": FieldSpec("str"),  # e.g. health_costs
+        "label": FieldSpec("str"),
+        "subscription": FieldSpec("str"),  # the contract or line it is for
         "is_refund": FieldSpec("bool"),
         "original_amount": FieldSpec("number"),
         "original_date": FieldSpec("str"),
@@ -67,4 +115,4 @@ BILLS = Doctype(
     },
 )
 
-DOCTYPES = (ACCOUNTS, RUNS, BANK_ACCOUNTS, BANK_OPERATIONS, BILLS)
+DOCTYPES = (ACCOUNTS, RUNS, BANK_ACCOUNTS, BANK_OPERATIONS, CONTACTS, EVENTS, BILLS)
