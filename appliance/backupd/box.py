@@ -185,8 +185,8 @@ class BackupBox:
         try:
             await work()
         except Interrupted:
-            self.status.end(FAILED, self._say("Stopped when the box stopped; the next backup "
-                                              "completes it."))
+            self.status.end(FAILED, self._say(N_("Stopped when the box stopped; the next backup "
+                                              "completes it.")))
         except (WhereError, BackupError) as exc:
             self.status.end(FAILED, self._say(str(exc)))
             logger.error("%s failed: %s", self.status.action, exc)
@@ -214,8 +214,8 @@ class BackupBox:
             raise
         seconds = max(self.clock() - started, 0.0)
         stats = snapshot.stats
-        body = self._say("%(files)d files (%(size)s) in %(seconds)d s; %(new)s new. "
-                         "%(forgot)d old snapshots removed.", files=stats["files"],
+        body = self._say(N_("%(files)d files (%(size)s) in %(seconds)d s; %(new)s new. "
+                         "%(forgot)d old snapshots removed."), files=stats["files"],
                          size=size_words(stats["bytes"]), seconds=round(seconds),
                          new=size_words(stats["stored_bytes"]), forgot=pruned)
         await self._finished(started, ok=True, message=body, snapshot=snapshot.short_id)
@@ -236,8 +236,8 @@ class BackupBox:
             else:
                 await self.core.notifications.add(
                     "backup.failed", N_("Your backup failed"),
-                    message + " " + self._say("Your earlier backups are intact. Open "
-                                              "Backups to try again."))
+                    message + " " + self._say(N_("Your earlier backups are intact. Open "
+                                              "Backups to try again.")))
 
     def start_restore(self, snapshot_id: str, path: str) -> None:
         """Restore a file or folder of the Drive from a snapshot into a new Drive folder."""
@@ -259,11 +259,11 @@ class BackupBox:
         repo = await self.repository()
         report = await asyncio.to_thread(check, repo)
         if report.ok:
-            self.status.end(DONE, self._say("No damage found in %(n)d snapshots.",
+            self.status.end(DONE, self._say(N_("No damage found in %(n)d snapshots."),
                                             n=report.snapshots))
         else:
-            self.status.end(FAILED, self._say("Damage found: %(what)s. Run a backup again "
-                                              "to store what is still on the box.",
+            self.status.end(FAILED, self._say(N_("Damage found: %(what)s. Run a backup again "
+                                              "to store what is still on the box."),
                                               what="; ".join(report.damage[:5])))
 
     async def open_backup(self, root: Path, key: str) -> Repository:

@@ -177,7 +177,7 @@ def build(ctx: ServiceContext) -> web.Application:
         await _box(request).set_policy(*(c or 0 for c in counts))
         raise web.HTTPSeeOther(_url(request))
 
-    @routes.get("/snapshots/{id:[0-9a-f]{8,32}}", name="snapshot")
+    @routes.get("/snapshots/{id}", name="snapshot")
     async def snapshot(request: web.Request) -> web.Response:
         path = request.query.get("path", "").strip("/")
         try:
@@ -192,7 +192,7 @@ def build(ctx: ServiceContext) -> web.Application:
             "size": sizes_for(request),
             "link": lambda name="index", **p: _url(request, name, **p)})
 
-    @routes.post("/snapshots/{id:[0-9a-f]{8,32}}/restore", name="restore")
+    @routes.post("/snapshots/{id}/restore", name="restore")
     async def restore(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         path = text(form, "path", limit=4096).strip("/")

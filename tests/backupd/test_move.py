@@ -46,8 +46,8 @@ async def test_a_fresh_box_comes_up_as_the_old_one(tmp_path: Path, disks: FakeDi
         status = await finished(client, MOVE + "/status")
         assert status["state"] == "done" and status["percent"] == 100, status
         assert status["files_done"] > 0
-        done = await (await client.get(MOVE)).text()
-        assert "Sign in with your usual passphrase" in done and 'name="key"' not in done
+        done = await (await client.get(MOVE)).text()  # in the old owner's language
+        assert "Connectez-vous avec votre phrase de passe" in done and 'name="key"' not in done
 
         # The old passphrase signs in; the files, documents, name and keys are the old ones.
         login = await (await client.get("/login")).text()
