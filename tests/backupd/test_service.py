@@ -7,11 +7,21 @@ from pathlib import Path
 from appliance.backupd import plan as plans
 from appliance.backupd.daemon import on_plug, tick
 from appliance.backupd.where import instance_id
-from appliance.platform.disks import ADDED, REMOVED
-from tests.backupd.conftest import BASE, Box, chunks, finished, post, set_up
+from appliance.platform.disks import ADDED, REMOVED, FakeDisks
+from tests.backupd.conftest import BASE, Box, chunks, finished, post, set_up, start_box
+from tests.conftest import PASSPHRASE, csrf_of, onboard
 from tests.web.test_guard import concrete, walk
 
 PHOTO = os.urandom(300_000)
+
+
+async def signed_in(client: object) -> None:
+    """Sign the owner in on a box that was set up before."""
+    from aiohttp.test_utils import TestClient
+    assert isinstance(client, TestClient)
+    page = await (await client.get("/login")).text()
+    resp = await client.post("/login", data={"_csrf": csrf_of(page), "passphrase": PASSPHRASE})
+    assert resp.status == 200
 
 
 async def _snapshots(box: Box) -> list[str]:
@@ -154,3 +164,30 @@ async def test_every_backup_form_needs_the_csrf_token(box: Box) -> None:
                                      data={"path": "x"}, allow_redirects=False)
         assert resp.status == 403, pattern
     assert not box.backups.busy()
+
+
+async def test_stopping_the_daemon_interrupts_a_backup_and_the_next_one_completes(
+        tmp_path: Path, disks: FakeDisks) -> None:
+    first = await start_box(tmp_path / "box", disks)
+    await onboard(first.client)
+    await set_up(first)
+    big = first.core.data_dir / "files" / "Films"
+    big.mkdir()
+    for n in range(3):
+        (big / f"film-{n}.mkv").write_bytes(os.urandom(8 << 20))
+    first.backups.start_backup("by hand")
+    await first.client.close()  # the daemon stops (as systemd stops it) while it runs
+    assert first.backups.status.state == "failed"
+    assert "Stopped when the box stopped" in first.backups.status.message
+
+    again = await start_box(tmp_path / "box", disks)
+    try:
+        await signed_in(again.client)
+        assert await _snapshots(again) == []  # the cut-short run left no snapshot
+        await post(again.client, BASE, BASE + "run")
+        status = await finished(again.client)
+        assert status["state"] == "done" and status["bytes_done"] >= 3 * (8 << 20)
+        await post(again.client, BASE, BASE + "check")
+        assert "No damage found" in (await finished(again.client))["message"]
+    finally:
+        await again.client.close()
