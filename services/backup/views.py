@@ -102,14 +102,18 @@ def build(ctx: ServiceContext) -> web.Application:
             raise web.HTTPSeeOther(_url(request))  # the kit is shown until kept, then never
         return recovery.display(await asyncio.to_thread(_box(request).recovery_key))
 
-    @routes.get("/kit", name="kit")
-    async def kit(request: web.Request) -> web.Response:
+    async def kit_page(request: web.Request, error: str | None = None,
+                       status: int = 200) -> web.Response:
         key = await kit_key(request)
         box = _box(request)
         return render("backup/kit.html", request, {
-            "key": key, "plan": box.plan, "made": time.time(), "error": None,
+            "key": key, "plan": box.plan, "made": time.time(), "error": error,
             "instance": await asyncio.to_thread(instance_id, box.core.data_dir),
-            "link": lambda name="index", **p: _url(request, name, **p)})
+            "link": lambda name="index", **p: _url(request, name, **p)}, status=status)
+
+    @routes.get("/kit", name="kit")
+    async def kit(request: web.Request) -> web.Response:
+        return await kit_page(request)
 
     @routes.get("/kit.txt", name="kit_file")
     async def kit_file(request: web.Request) -> web.Response:
@@ -131,14 +135,10 @@ def build(ctx: ServiceContext) -> web.Application:
     @routes.post("/kit", name="kit_kept")
     async def kit_kept(request: web.Request) -> web.StreamResponse:
         form = await request.post()
+        _ = translator(request)
         if text(form, "kept", limit=8) != "yes":
-            key = await kit_key(request)
-            box = _box(request)
-            return render("backup/kit.html", request, {
-                "key": key, "plan": box.plan, "made": time.time(),
-                "instance": await asyncio.to_thread(instance_id, box.core.data_dir),
-                "error": translator(request)("Tick the box once the kit is printed or saved."),
-                "link": lambda name="index", **p: _url(request, name, **p)}, status=400)
+            return await kit_page(request, _("Tick the box once the kit is printed or saved."),
+                                  400)
         await _box(request).confirm_kit()
         raise web.HTTPSeeOther(_url(request))
 
@@ -146,11 +146,11 @@ def build(ctx: ServiceContext) -> web.Application:
         box = _box(request)
         if not (box.plan.ready and box.plan.kit_confirmed):
             raise web.HTTPSeeOther(_url(request))
+        _ = translator(request)
         try:
             getattr(box, f"start_{what}")(*args)
         except Busy:
-            raise web.HTTPConflict(text=translator(request)(
-                "Wait for the current task to end.")) from None
+            raise web.HTTPConflict(text=_("Wait for the current task to end.")) from None
 
     @routes.post("/run", name="run")
     async def run(request: web.Request) -> web.StreamResponse:
@@ -171,9 +171,10 @@ def build(ctx: ServiceContext) -> web.Application:
     async def retention(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         counts = [_count(text(form, n, limit=8)) for n in ("daily", "weekly", "monthly")]
+        _ = translator(request)
         if any(c is None for c in counts):
-            return await index_page(request, error=translator(request)(
-                "Give whole numbers from 0 to 1000."), status=400)
+            return await index_page(request, error=_("Give whole numbers from 0 to 1000."),
+                                    status=400)
         await _box(request).set_policy(*(c or 0 for c in counts))
         raise web.HTTPSeeOther(_url(request))
 
@@ -196,8 +197,9 @@ def build(ctx: ServiceContext) -> web.Application:
     async def restore(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         path = text(form, "path", limit=4096).strip("/")
+        _ = translator(request)
         if not path:
-            raise web.HTTPBadRequest(text=translator(request)("Choose what to restore."))
+            raise web.HTTPBadRequest(text=_("Choose what to restore."))
         start(request, "restore", request.match_info["id"], path)
         raise web.HTTPSeeOther(_url(request))
 
