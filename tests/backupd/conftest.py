@@ -86,14 +86,19 @@ async def post(client: TestClient, page: str, action: str, **data: str) -> Any:
 
 
 async def set_up(box: Box) -> str:
-    """Choose the backup disk, read the emergency kit, confirm it; return the key."""
-    resp = await post(box.client, BASE, BASE + "setup", uuid="B4CK-0001")
-    assert resp.status == 303 and resp.headers["Location"] == BASE + "kit"
-    kit = await (await box.client.get(BASE + "kit")).text()
+    """Choose the fake backup disk, read the emergency kit, confirm it; return the key."""
+    return await set_up_with(box.client, "B4CK-0001")
+
+
+async def set_up_with(client: TestClient, uuid: str) -> str:
+    """Choose a backup disk, read the emergency kit, confirm it; return the key."""
+    resp = await post(client, BASE, BASE + "setup", uuid=uuid)
+    assert resp.status == 303 and resp.headers["Location"] == BASE + "kit", await resp.text()
+    kit = await (await client.get(BASE + "kit")).text()
     found = KEY.search(kit)
     assert found, kit
-    resp = await box.client.post(BASE + "kit", data={"_csrf": csrf_of(kit), "kept": "yes"},
-                                 allow_redirects=False)
+    resp = await client.post(BASE + "kit", data={"_csrf": csrf_of(kit), "kept": "yes"},
+                             allow_redirects=False)
     assert resp.status == 303
     return found.group(1)
 
