@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from appliance.backup import recovery
 from appliance.backup import tree as trees
-from appliance.backup.errors import BackupError
+from appliance.backup.errors import BackupError, Unreadable
 from appliance.backup.repository import Repository
 from appliance.backup.snapshot import Snapshot
 from appliance.backupd import plan as plans
@@ -143,15 +143,24 @@ class BackupBox:
 
     # reading
 
+    async def _reader(self) -> Repository:
+        """Return a repository handle of its own for pages, which read while a backup runs.
+
+        It shares the opened keys (no second key derivation) but not the open packs,
+        which the running operation closes when it ends.
+        """
+        repo = await self.repository()
+        return Repository(repo.path, repo.config, repo.keys)
+
     async def snapshots(self) -> list[Snapshot]:
         """Return the snapshots, newest first."""
-        repo = await self.repository()
+        repo = await self._reader()
         return list(reversed(await asyncio.to_thread(repo.snapshots)))
 
     async def listing(self, snapshot_id: str, path: str) -> tuple[Snapshot, list[trees.Entry]]:
         """Return a snapshot and the entries of one of its Drive folders ("" is the Drive)."""
         from appliance.backup.restorer import find
-        repo = await self.repository()
+        repo = await self._reader()
 
         def read() -> tuple[Snapshot, list[trees.Entry]]:
             snapshot = repo.find_snapshot(snapshot_id)
@@ -165,7 +174,7 @@ class BackupBox:
                 repo.close()
         try:
             return await asyncio.to_thread(read)
-        except BackupError as exc:
+        except (BackupError, Unreadable) as exc:  # damaged, or a prune is under way
             raise WhereError(str(exc)) from None
 
     # operations

@@ -15,6 +15,7 @@ from appliance.backupd.plan import REPOS
 from appliance.backupd.status import Status
 
 SYSTEM = "system"
+STORE = "store"
 
 
 def repositories(root: Path) -> list[Path]:
@@ -61,17 +62,20 @@ def restore_home(repo: Repository, data_dir: Path, system: Path, status: Status,
     names = [e["name"] for e in repo.read_tree(index, snapshot.tree)]
     status.files_total = int(snapshot.stats.get("files", 0))
     status.bytes_total = int(snapshot.stats.get("bytes", 0))
-    shutil.rmtree(data_dir / "store", ignore_errors=True)
-    data_names = [n for n in names if n != SYSTEM]
-    first = Restorer(repo, snapshot, data_dir,
-                     progress=_tracker(status, stopper, RestoreReport())).run(data_names)
-    damaged = list(first.damaged)
+    done = RestoreReport()
+    damaged: list[str] = []
+
+    def restore(target: Path, paths: list[str]) -> None:
+        report = Restorer(repo, snapshot, target,
+                          progress=_tracker(status, stopper, done)).run(paths)
+        done.files, done.bytes = done.files + report.files, done.bytes + report.bytes
+        damaged.extend(report.damaged)
+    # The store (the owner) goes last: until then a failed move leaves a box that can try again.
+    restore(data_dir, [n for n in names if n not in (SYSTEM, STORE)])
     if SYSTEM in names:
         staging = system.parent / f".hearth-move-{os.getpid()}"
         try:
-            second = Restorer(repo, snapshot, staging,
-                              progress=_tracker(status, stopper, first)).run([SYSTEM])
-            damaged += second.damaged
+            restore(staging, [SYSTEM])
             system.mkdir(parents=True, exist_ok=True)
             for child in (staging / SYSTEM).iterdir():
                 dest = system / child.name
@@ -81,6 +85,9 @@ def restore_home(repo: Repository, data_dir: Path, system: Path, status: Status,
             os.chmod(system, 0o700)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+    if STORE in names:
+        shutil.rmtree(data_dir / STORE, ignore_errors=True)
+        restore(data_dir, [STORE])
     if damaged:
         raise BackupError(f"{len(damaged)} items couldn't be restored (damaged in the "
                           f"backup): {'; '.join(damaged[:3])}")
