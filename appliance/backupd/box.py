@@ -256,7 +256,8 @@ class BackupBox:
         repo = await self.repository()
         data_dir = self.core.data_dir
         where = await asyncio.to_thread(restore_into, repo, snapshot_id, _in_drive(path),
-                                        data_dir, self.status, self._stopper)
+                                        data_dir, self.status, self._stopper,
+                                        self._say(N_("Restored")))
         await self.core.files.rescan()
         self.status.end(DONE, where)
 

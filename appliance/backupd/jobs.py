@@ -100,8 +100,8 @@ def _tracker(status: Status, stopper: Stopper) -> Callable[[RestoreReport], None
 
 
 def restore_into(repo: Repository, snapshot_id: str, path: str, data_dir: Path,
-                 status: Status, stopper: Stopper) -> str:
-    """Restore `path` (files/…) of a snapshot into a new "Restored <date>" Drive folder.
+                 status: Status, stopper: Stopper, label: str = "Restored") -> str:
+    """Restore `path` (files/…) of a snapshot into a new "<label> <date>" Drive folder.
 
     It is restored aside (data_dir/tmp, same disk) and renamed in whole, so the
     Drive never shows half a file; an existing folder of that name is never
@@ -119,7 +119,7 @@ def restore_into(repo: Repository, snapshot_id: str, path: str, data_dir: Path,
             raise BackupError(f"{len(report.damaged)} items couldn't be restored (damaged "
                               "in the backup); try an older snapshot")
         stamp = time.strftime("%Y-%m-%d %H.%M", time.localtime(snapshot.time))
-        folder = unused(data_dir / "files", f"Restored {stamp}")
+        folder = unused(data_dir / "files", f"{label} {stamp}")
         folder.mkdir(parents=True)
         name = path.rsplit("/", 1)[-1]
         os.rename(staging / path, folder / name)
