@@ -123,7 +123,7 @@ class BackupBox:
 
     async def _reach(self, target: Target) -> Path:
         root = await root_of(self.platform, target)
-        if not root.is_dir():
+        if not await asyncio.to_thread(root.is_dir):  # a disk going away may hang a stat
             raise WhereError(N_("That folder doesn't exist."))
         return root
 

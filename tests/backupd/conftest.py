@@ -50,15 +50,20 @@ def backup_disk(mount: Path) -> Disk:
                 model="Ultra", usb=True, removable=True, mountpoint=str(mount))
 
 
-def box_settings(root: Path) -> Settings:
-    """Settings with the data folder (USB disk) apart from the system folder (SD card)."""
+def box_settings(root: Path, *, embedded: bool = False) -> Settings:
+    """Settings with the data folder (USB disk) apart from the system folder (SD card).
+
+    With `embedded`, the developer's default: one data folder holding system/.
+    """
+    if embedded:
+        return Settings(data=root / "data", host="127.0.0.1", port=0)
     return Settings(data=root / "usb" / "hearth", system_dir=root / "sd" / "hearth",
                     host="127.0.0.1", port=0)
 
 
-async def start_box(root: Path, disks: FakeDisks) -> Box:
+async def start_box(root: Path, disks: FakeDisks, *, embedded: bool = False) -> Box:
     """Start the real app with a fake disk list; nobody is signed in yet."""
-    settings = box_settings(root)
+    settings = box_settings(root, embedded=embedded)
     app = create_app(settings, platform=Platform(notifier=NullNotifier(), disks=disks))
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()

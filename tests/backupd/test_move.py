@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from appliance.backupd import plan as plans
 from appliance.backupd.where import instance_id
 from appliance.platform.disks import FakeDisks
@@ -12,8 +14,10 @@ from tests.conftest import PASSPHRASE, csrf_of, onboard
 MOVE = "/welcome/restore"
 
 
-async def test_a_fresh_box_comes_up_as_the_old_one(tmp_path: Path, disks: FakeDisks) -> None:
-    old = await start_box(tmp_path / "old", disks)
+@pytest.mark.parametrize("embedded", [True, False], ids=["data-folder", "sd-and-usb"])
+async def test_a_fresh_box_comes_up_as_the_old_one(tmp_path: Path, disks: FakeDisks,
+                                                   embedded: bool) -> None:
+    old = await start_box(tmp_path / "old", disks, embedded=embedded)
     try:
         await onboard(old.client, name="chezmoi", language="fr")
         key = await set_up(old)
@@ -28,7 +32,7 @@ async def test_a_fresh_box_comes_up_as_the_old_one(tmp_path: Path, disks: FakeDi
     finally:
         await old.client.close()
 
-    new = await start_box(tmp_path / "new", disks)
+    new = await start_box(tmp_path / "new", disks, embedded=embedded)
     try:
         client = new.client
         welcome = await (await client.get("/welcome")).text()
