@@ -1,15 +1,18 @@
 """Backups in a real Chromium on `hearth serve`: the emergency kit, and Back up now."""
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.web.conftest import Box, NewContext, box, chromium, new_context
-from tests.web.test_browser import set_up_box
+from tests.test_cli import HEARTH
+from tests.web.test_browser import set_up_box, sign_in
 
 __all__ = ["box", "chromium", "new_context"]
 pytestmark = pytest.mark.browser
@@ -76,3 +79,39 @@ def test_back_up_now_shows_the_bar_until_it_is_done(owner: Page, tmp_path: Path)
     expect(owner.get_by_test_id("snapshots").get_by_role("link")).to_have_count(1)
     owner.goto("/notifications")
     expect(owner.get_by_text("Your backup is done")).to_be_visible()
+
+
+def test_move_my_hearth_from_the_welcome_page(new_context: NewContext, chromium: Browser,
+                                              box: Box, tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    old = Box(tmp_path / "old")  # the old box, set up by its owner, then backed up and stopped
+    try:
+        old.wait_until_serving()
+        context = chromium.new_context(base_url=old.url, locale="en-US")
+        set_up_box(context.new_page(), name="ancienne")
+        context.close()
+        (tmp_path / "old" / "data" / "files" / "lettre.txt").write_text("Chère Marie\n")
+    finally:
+        old.close()
+    data = tmp_path / "old" / "data"
+    repo = tmp_path / "usb" / "hearth-backups" / json.loads((data / "disk.json").read_text())[
+        "instance"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    key = subprocess.run([*HEARTH, "backup", "init", "--repo", str(repo)], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    subprocess.run([*HEARTH, "backup", "run", "--repo", str(repo), "--data", str(data)],
+                   env={**env, "HEARTH_BACKUP_KEY": key}, check=True, capture_output=True)
+
+    fresh = new_context().new_page()
+    fresh.goto("/")
+    fresh.get_by_test_id("have-backup").click()
+    fresh.get_by_label("Or a folder on this computer").fill(str(tmp_path / "usb"))
+    fresh.get_by_label("Recovery key").fill(key.replace("-", " ").lower())
+    fresh.get_by_role("button", name="Restore everything").click()
+    expect(fresh.get_by_test_id("progress").locator("progress")).to_be_visible()
+    expect(fresh).to_have_url(re.compile(r"/login"), timeout=60_000)
+    sign_in(fresh)
+    expect(fresh).to_have_url(re.compile(r"/$"))
+    expect(fresh.locator(".brand")).to_contain_text("ancienne")
+    served = box.log.parent / "data" / "files" / "lettre.txt"
+    assert served.read_text() == "Chère Marie\n"
