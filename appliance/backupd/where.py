@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 from appliance.backupd.plan import DISK, REPOS, Target
+from appliance.datadisk import SUPPORTED  # what the helper mounts
 from appliance.platform import Platform
 from appliance.platform.disks import Disk
 from appliance.platform.helper_client import HelperError
 from appliance.web.i18n import N_
 
-SUPPORTED = ("ext4", "exfat", "ntfs")
 NOT_PLUGGED = N_("The backup disk is not plugged in. Plug it in: the backup starts by itself.")
 NO_HELPER = N_("This box can't mount the backup disk (it runs without its disk helper).")
 
