@@ -13,6 +13,7 @@ from aiohttp import web
 from appliance import api, keys
 from appliance.auth.guard import guard
 from appliance.auth.throttle import LoginThrottle
+from appliance.backupd.daemon import backup_ctx
 from appliance.core import Core, open_core
 from appliance.datadisk import MISSING, DataDisk
 from appliance.jobs import scheduler_ctx
@@ -23,7 +24,7 @@ from appliance.platform.systemd import watchdog_loop
 from appliance.services import Service, ServiceContext, discover
 from appliance.settings import Settings
 from appliance.store import Collection
-from appliance.web import https_page, pages, settings_page, storage_page
+from appliance.web import https_page, move_page, pages, settings_page, storage_page
 from appliance.web.i18n import Catalogs
 from appliance.web.shell import setup_templates
 
@@ -149,6 +150,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
     app.router.add_routes(settings_page.routes)
     app.router.add_routes(storage_page.routes)
     app.router.add_routes(https_page.routes)
+    app.router.add_routes(move_page.routes)
     app.router.add_routes(api.routes)
     app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
     for service in app[keys.SERVICES]:
@@ -156,5 +158,6 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
     app.cleanup_ctx.append(_core_ctx)
     app.cleanup_ctx.append(_disks_ctx)
     app.cleanup_ctx.append(_watchdog_ctx)
+    app.cleanup_ctx.append(backup_ctx)  # after the core's: a run is interrupted before it closes
     app.cleanup_ctx.append(scheduler_ctx)  # after the core's: every run stops before it closes
     return app

@@ -234,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id", help="The token's id (see: hearth token list).")
     from appliance.jobs.cli import register as register_connector
     register_connector(sub)
+    from appliance.backup.cli import register as register_backup
+    register_backup(sub)
     return parser
 
 

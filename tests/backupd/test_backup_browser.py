@@ -1,0 +1,117 @@
+"""Backups in a real Chromium on `hearth serve`: the emergency kit, and Back up now."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.web.conftest import Box, NewContext, box, chromium, new_context
+from tests.test_cli import HEARTH
+from tests.web.test_browser import set_up_box, sign_in
+
+__all__ = ["box", "chromium", "new_context"]
+pytestmark = pytest.mark.browser
+BACKUPS = "/apps/backup/"
+KEY = re.compile(r"^[0-9A-Z]{4}(-[0-9A-Z]{4}){8}$")
+
+
+@pytest.fixture
+def owner(new_context: NewContext, box: Box) -> Page:
+    """A tab signed in as the owner, with some photos in the Drive."""
+    photos = box.log.parent / "data" / "files" / "Photos"
+    photos.mkdir(parents=True)
+    for n in range(40):
+        (photos / f"IMG_{n:03d}.jpg").write_bytes(os.urandom(500_000))
+    page = new_context(accept_downloads=True).new_page()
+    set_up_box(page)
+    return page
+
+
+def choose_folder(page: Page, folder: Path) -> str:
+    """Set backups up into a folder; return the key the emergency kit shows."""
+    folder.mkdir()
+    page.goto(BACKUPS)
+    page.get_by_test_id("folder").fill(str(folder))
+    page.get_by_role("button", name="Back up to this folder").click()
+    expect(page).to_have_url(re.compile(r"/apps/backup/kit$"))
+    key = page.get_by_test_id("recovery-key").inner_text().strip()
+    assert KEY.match(key), key
+    return key
+
+
+def test_the_emergency_kit_prints_saves_and_is_shown_once(owner: Page, tmp_path: Path) -> None:
+    key = choose_folder(owner, tmp_path / "backups")
+    with owner.expect_download() as download:
+        owner.get_by_role("link", name="Save as a file").click()
+    saved = Path(download.value.path()).read_text()
+    assert key in saved and download.value.suggested_filename == "hearth-emergency-kit.txt"
+    owner.emulate_media(media="print")
+    expect(owner.get_by_test_id("recovery-key")).to_be_visible()
+    expect(owner.get_by_role("button", name="Print")).to_be_hidden()
+    expect(owner.locator("header.bar")).to_be_hidden()
+    owner.emulate_media(media="screen")
+    owner.get_by_role("button", name="Done").click()
+    expect(owner.get_by_role("alert")).to_contain_text("Tick the box")
+    owner.get_by_test_id("kept").check()
+    owner.get_by_role("button", name="Done").click()
+    expect(owner).to_have_url(re.compile(r"/apps/backup/$"))
+    owner.goto(BACKUPS + "kit")
+    expect(owner).to_have_url(re.compile(r"/apps/backup/$"))  # never shown again
+    assert key not in owner.content()
+
+
+def test_back_up_now_shows_the_bar_until_it_is_done(owner: Page, tmp_path: Path) -> None:
+    choose_folder(owner, tmp_path / "backups")
+    owner.get_by_test_id("kept").check()
+    owner.get_by_role("button", name="Done").click()
+    owner.get_by_role("button", name="Back up now").click()
+    bar = owner.get_by_test_id("progress").locator("progress")
+    expect(bar).to_be_visible()
+    ended = owner.get_by_test_id("ended")
+    expect(ended).to_contain_text(re.compile(r"\d+ files \(20 MB\)"), timeout=60_000)
+    expect(ended).to_have_class("ok")
+    assert bar.evaluate("bar => bar.value") == 100
+    expect(owner.get_by_test_id("snapshots").get_by_role("link")).to_have_count(1)
+    owner.goto("/notifications")
+    expect(owner.get_by_text("Your backup is done")).to_be_visible()
+
+
+def test_move_my_hearth_from_the_welcome_page(new_context: NewContext, chromium: Browser,
+                                              box: Box, tmp_path: Path) -> None:
+    (tmp_path / "old").mkdir()
+    old = Box(tmp_path / "old")  # the old box, set up by its owner, then backed up and stopped
+    try:
+        old.wait_until_serving()
+        context = chromium.new_context(base_url=old.url, locale="en-US")
+        set_up_box(context.new_page(), name="ancienne")
+        context.close()
+        (tmp_path / "old" / "data" / "files" / "lettre.txt").write_text("Chère Marie\n")
+    finally:
+        old.close()
+    data = tmp_path / "old" / "data"
+    repo = tmp_path / "usb" / "hearth-backups" / json.loads((data / "disk.json").read_text())[
+        "instance"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    key = subprocess.run([*HEARTH, "backup", "init", "--repo", str(repo)], env=env, check=True,
+                         capture_output=True, text=True).stdout.strip()
+    subprocess.run([*HEARTH, "backup", "run", "--repo", str(repo), "--data", str(data)],
+                   env={**env, "HEARTH_BACKUP_KEY": key}, check=True, capture_output=True)
+
+    fresh = new_context().new_page()
+    fresh.goto("/")
+    fresh.get_by_test_id("have-backup").click()
+    fresh.get_by_label("Or a folder on this computer").fill(str(tmp_path / "usb"))
+    fresh.get_by_label("Recovery key").fill(key.replace("-", " ").lower())
+    fresh.get_by_role("button", name="Restore everything").click()
+    expect(fresh.get_by_test_id("progress").locator("progress")).to_be_visible()
+    expect(fresh).to_have_url(re.compile(r"/login"), timeout=60_000)
+    sign_in(fresh)
+    expect(fresh).to_have_url(re.compile(r"/$"))
+    expect(fresh.locator(".brand")).to_contain_text("ancienne")
+    served = box.log.parent / "data" / "files" / "lettre.txt"
+    assert served.read_text() == "Chère Marie\n"
