@@ -1,7 +1,9 @@
 """Faults on a real backup disk (an ext4 loop disk, seen by udevd): full, and pulled out."""
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
 import subprocess
 import sys
 import time
@@ -16,11 +18,12 @@ from appliance.backup.checker import Checker
 from appliance.backup.errors import DiskFull
 from appliance.backup.repository import Repository
 from appliance.backup.restorer import Restorer
-from tests.backup.conftest import fingerprint, make_data
+from tests.backup.conftest import big_blob_pack, fingerprint, make_data
 from tests.platform.conftest import loop_disks, loop_images, udevd  # noqa: F401 - fixtures
 from tests.platform.loopdisks import LoopDisk, LoopDisks, sh, wait_for_udev
 
 ROOT = Path(__file__).resolve().parents[2]
+FIBMAP = 1  # ioctl: a file's block number -> the disk's block number
 LABEL = "HEARTH-BACKUP-ENGINE"[:16]  # ext4 labels hold 16 bytes
 
 
@@ -59,6 +62,19 @@ class BackupDisk:
         sh("losetup", "-c", self.disk.device)
         sh("e2fsck", "-f", "-y", self.disk.device)
         sh("resize2fs", self.disk.device)
+        sh("mount", self.disk.device, str(self.mount))
+
+
+    def rot(self, path: Path, offset: int) -> None:
+        """Flip a bit of `path` at `offset` on the disk itself, under the filesystem."""
+        block = os.statvfs(path).f_bsize
+        with open(path, "rb") as fh:
+            packed = fcntl.ioctl(fh.fileno(), FIBMAP, struct.pack("i", offset // block))
+        where = struct.unpack("i", packed)[0] * block + offset % block
+        sh("umount", str(self.mount))  # drops the page cache: the next read hits the disk
+        with open(self.disk.device, "r+b", buffering=0) as raw:
+            byte = os.pread(raw.fileno(), 1, where)
+            os.pwrite(raw.fileno(), bytes([byte[0] ^ 0x08]), where)
         sh("mount", self.disk.device, str(self.mount))
 
 
@@ -134,3 +150,26 @@ def test_a_disk_pulled_out_mid_backup_says_so_and_the_next_run_completes(
     assert second.parent == first.id
     Restorer(repo, second, tmp_path / "out").run()
     assert fingerprint(tmp_path / "out") == fingerprint(data, skip=("tmp", "system"))
+
+
+def test_bit_rot_in_a_pack_is_named_with_its_snapshots_and_everything_else_restores(
+        usb_disk: BackupDisk, tmp_path: Path, key: str) -> None:
+    data = make_data(tmp_path / "data", big=4 << 20)
+    repo = Repository.init(usb_disk.mount / "repo", key)
+    snapshots = [Archiver(repo, Sources(data)).run()]
+    (data / "files" / "notes.txt").write_text("a newer version\n")
+    snapshots.append(Archiver(repo, Sources(data)).run())
+    pack, offset = big_blob_pack(repo)
+    repo.close()
+    usb_disk.rot(pack, offset)
+
+    repo = Repository.open(usb_disk.mount / "repo", key)
+    report = Checker(repo, read_data=True).run()
+    assert len(report.damage) == 1 and pack.name in report.damage[0], report.damage
+    assert "1 of" in report.damage[0]
+    assert sorted(report.affected) == sorted(
+        f"snapshot {s.short_id} ({s.when}): files/Photos/cat.jpg" for s in snapshots)
+    restored = Restorer(repo, snapshots[-1], tmp_path / "out").run()
+    assert [d.split(":")[0] for d in restored.damaged] == ["files/Photos/cat.jpg"]
+    expected = fingerprint(data, skip=("tmp", "system", "files/Photos/cat.jpg"))
+    assert fingerprint(tmp_path / "out") == expected
