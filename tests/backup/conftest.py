@@ -5,6 +5,8 @@ import hashlib
 import os
 import random
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from appliance.backup.repository import Repository
 from appliance.store import Store
 
 DOCTYPE = "io.hearth.notes"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -98,3 +101,10 @@ def big_blob_pack(repo: Repository) -> tuple[Path, int]:
         if kind == DATA and big:
             return path, big[0].offset + big[0].length // 2
     raise AssertionError("no pack holds a big chunk")
+
+
+def run_worker(repo: Path, data: Path, key: str) -> subprocess.Popen[bytes]:
+    """Start a backup of data into repo in its own process (small packs), to kill or unplug."""
+    return subprocess.Popen([sys.executable, "-m", "tests.backup.worker", str(repo), str(data),
+                             key, str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)

@@ -1,11 +1,9 @@
-"""Faults on a real backup disk (an ext4 loop disk, seen by udevd): full, and pulled out."""
+"""Faults on a real backup disk (an ext4 loop disk, seen by udevd): full, pulled out, rotting."""
 from __future__ import annotations
 
 import fcntl
 import os
 import struct
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,13 +16,12 @@ from appliance.backup.checker import Checker
 from appliance.backup.errors import DiskFull
 from appliance.backup.repository import Repository
 from appliance.backup.restorer import Restorer
-from tests.backup.conftest import big_blob_pack, fingerprint, make_data
+from tests.backup.conftest import big_blob_pack, fingerprint, make_data, run_worker
 from tests.platform.conftest import loop_disks, loop_images, udevd  # noqa: F401 - fixtures
 from tests.platform.loopdisks import LoopDisk, LoopDisks, sh, wait_for_udev
 
-ROOT = Path(__file__).resolve().parents[2]
 FIBMAP = 1  # ioctl: a file's block number -> the disk's block number
-LABEL = "HEARTH-BACKUP-ENGINE"[:16]  # ext4 labels hold 16 bytes
+LABEL = "hearth-bk-engine"  # ext4 labels hold 16 bytes
 
 
 @dataclass
@@ -128,9 +125,7 @@ def test_a_disk_pulled_out_mid_backup_says_so_and_the_next_run_completes(
     first = Archiver(repo, Sources(data)).run()
     for n in range(3):
         (data / "files" / f"video-{n}.mp4").write_bytes(os.urandom(48 << 20))
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.backup.worker", str(repo.path), str(data), key,
-         str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    worker = run_worker(repo.path, data, key)
     assert worker.stdout is not None and worker.stdout.readline() == b"started\n"
     usb_disk.pull_out()
     out, err = worker.communicate(timeout=60)

@@ -18,15 +18,9 @@ from appliance.backup.errors import RepositoryLocked
 from appliance.backup.lock import LockInfo, RepositoryLock
 from appliance.backup.repository import Repository
 from appliance.backup.restorer import Restorer
-from tests.backup.conftest import fingerprint, make_data
+from tests.backup.conftest import fingerprint, make_data, run_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = 6
-
-
-def run_worker(repo: Path, data: Path, key: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "tests.backup.worker", str(repo), str(data),
-                             key, str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE)
 
 
 def test_kill_9_at_random_moments_leaves_a_consistent_repository(
