@@ -14,6 +14,8 @@ measured by /usr/bin/time (wall time, peak resident memory):
    8 MiB overwritten in the middle of a large file) — every tool sees the same change;
 3. restore of the latest snapshot into an empty folder (throughput).
 
+All of this is repeated --rounds times, the tools taking turns within each round
+(the machine may be shared): the table gives the median and the best of the rounds.
 The page cache is dropped before each measured command (as root; --warm keeps
 it), so every tool reads from the disk. Peers, from Debian: restic (repository
 format 2, compression auto, AES-256 + Poly1305), borg 1.2 (repokey: AES-CTR +
@@ -97,7 +99,8 @@ class Tools:
         self.work, self.data, self.warm = work, data, warm
         self.key_file = work / "hearth.key"
         self.env = dict(os.environ, RESTIC_PASSWORD=PASSWORD, BORG_PASSPHRASE=PASSWORD,
-                        BORG_BASE_DIR=str(work / "borg-home"), PYTHONPATH=str(ROOT))
+                        BORG_BASE_DIR=str(work / "borg-home"),
+                        RESTIC_CACHE_DIR=str(work / "restic-cache"), PYTHONPATH=str(ROOT))
 
     def repo(self, tool: str) -> Path:
         return self.work / f"{tool}-repo"
