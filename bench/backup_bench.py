@@ -1,6 +1,7 @@
 """Backup benchmark: Hearth's engine against restic and borg, on one data set, in one run.
 
-    python bench/backup_bench.py [--gib 1.0] [--dir DIR] [--warm] [--tools hearth,restic,borg]
+    python bench/backup_bench.py [--gib 1.0] [--rounds 3] [--dir DIR] [--warm]
+        [--tools hearth,restic,borg]
 
 Makes a data set of about --gib GiB in DIR (default: a temporary folder on the
 real disk, never tmpfs): 20,000 small files per GiB (1–64 KiB, 60 % text-like,
@@ -13,6 +14,8 @@ measured by /usr/bin/time (wall time, peak resident memory):
    8 MiB overwritten in the middle of a large file) — every tool sees the same change;
 3. restore of the latest snapshot into an empty folder (throughput).
 
+All of this is repeated --rounds times, the tools taking turns within each round
+(the machine may be shared): the table gives the median and the best of the rounds.
 The page cache is dropped before each measured command (as root; --warm keeps
 it), so every tool reads from the disk. Peers, from Debian: restic (repository
 format 2, compression auto, AES-256 + Poly1305), borg 1.2 (repokey: AES-CTR +
@@ -26,6 +29,7 @@ import argparse
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -95,7 +99,8 @@ class Tools:
         self.work, self.data, self.warm = work, data, warm
         self.key_file = work / "hearth.key"
         self.env = dict(os.environ, RESTIC_PASSWORD=PASSWORD, BORG_PASSPHRASE=PASSWORD,
-                        BORG_BASE_DIR=str(work / "borg-home"), PYTHONPATH=str(ROOT))
+                        BORG_BASE_DIR=str(work / "borg-home"),
+                        RESTIC_CACHE_DIR=str(work / "restic-cache"), PYTHONPATH=str(ROOT))
 
     def repo(self, tool: str) -> Path:
         return self.work / f"{tool}-repo"
@@ -170,13 +175,34 @@ def size_of(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
+def one_round(runner: Tools, tools: list[str], data: Path, gib: float,
+              rng: random.Random) -> dict[str, dict[str, Measure]]:
+    """Measure every tool in turn on fresh repositories; return its figures."""
+    results: dict[str, dict[str, Measure]] = {tool: {} for tool in tools}
+    for tool in tools:
+        shutil.rmtree(runner.repo(tool), ignore_errors=True)
+        runner.init(tool)
+        results[tool]["first"] = runner.run(runner.commands(tool, "backup", runner.work),
+                                            cwd=ROOT, measure=True)
+        print(f"{tool}: first backup {results[tool]['first']}", flush=True)
+    change_one_percent(data, gib, rng)
+    for tool in tools:
+        results[tool]["second"] = runner.run(runner.commands(tool, "backup", runner.work),
+                                             cwd=ROOT, measure=True)
+        results[tool]["restore"] = runner.restore(tool)
+        print(f"{tool}: second {results[tool]['second']}, restore "
+              f"{results[tool]['restore']}", flush=True)
+    return results
+
+
 def main() -> None:
-    """Run the benchmark and print a Markdown table."""
+    """Run the benchmark (tools in turns, --rounds times) and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gib", type=float, default=1.0, help="Size of the data set.")
     parser.add_argument("--dir", type=Path, default=None, help="Scratch folder (a real disk).")
     parser.add_argument("--warm", action="store_true", help="Keep the page cache.")
     parser.add_argument("--tools", default="hearth,restic,borg", help="Tools to compare.")
+    parser.add_argument("--rounds", type=int, default=3, help="Rounds of every tool in turn.")
     args = parser.parse_args()
     tools = args.tools.split(",")
     warm = args.warm or not os.access("/proc/sys/vm/drop_caches", os.W_OK)
@@ -190,29 +216,20 @@ def main() -> None:
               f"made in {time.monotonic() - started:.0f} s; page cache "
               f"{'kept' if warm else 'dropped before each command'}", flush=True)
         runner = Tools(work, data, warm)
-        results: dict[str, dict[str, Measure]] = {tool: {} for tool in tools}
-        sizes: dict[str, int] = {}
-        for tool in tools:
-            runner.init(tool)
-            results[tool]["first"] = runner.run(runner.commands(tool, "backup", work),
-                                                cwd=ROOT, measure=True)
-            print(f"{tool}: first backup {results[tool]['first']}", flush=True)
-        change_one_percent(data, args.gib, rng)
-        for tool in tools:
-            results[tool]["second"] = runner.run(runner.commands(tool, "backup", work),
-                                                 cwd=ROOT, measure=True)
-            sizes[tool] = size_of(runner.repo(tool))
-            results[tool]["restore"] = runner.restore(tool)
-            print(f"{tool}: second {results[tool]['second']}, restore "
-                  f"{results[tool]['restore']}", flush=True)
-        report(results, sizes, total)
+        rounds = []
+        for n in range(args.rounds):
+            print(f"round {n + 1} of {args.rounds}", flush=True)
+            rounds.append(one_round(runner, tools, data, args.gib, rng))
+        sizes = {tool: size_of(runner.repo(tool)) for tool in tools}
+        report(rounds, sizes, total)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(results: dict[str, dict[str, Measure]], sizes: dict[str, int], total: int) -> None:
-    """Print the figures, with Hearth's ratio to each peer."""
-    tools = list(results)
+def report(rounds: list[dict[str, dict[str, Measure]]], sizes: dict[str, int],
+           total: int) -> None:
+    """Print the median (and best) of the rounds, with Hearth's ratio to each peer."""
+    tools = list(rounds[0])
     rows = [
         ("first backup, MB/s", lambda m: total / 1e6 / m["first"].seconds, True),
         ("first backup, peak RSS MiB", lambda m: m["first"].rss_mib, False),
@@ -222,13 +239,17 @@ def report(results: dict[str, dict[str, Measure]], sizes: dict[str, int], total:
         ("restore, peak RSS MiB", lambda m: m["restore"].rss_mib, False),
     ]
     peers = [t for t in tools if t != "hearth"]
+    print(f"\nmedian of {len(rounds)} rounds (best in brackets)")
     print("\n| measure | " + " | ".join(tools) + "".join(f" | hearth/{p}" for p in peers) + " |")
     print("| --- |" + " ---: |" * (len(tools) + len(peers)))
-    for label, get, _ in rows:
-        values = {t: get(results[t]) for t in tools}
-        ratios = "".join(f" | {values['hearth'] / values[p]:.2f}×" for p in peers
-                         if "hearth" in values)
-        print(f"| {label} | " + " | ".join(f"{values[t]:,.1f}" for t in tools) + ratios + " |")
+    for label, get, higher_better in rows:
+        runs = {t: sorted(get(r[t]) for r in rounds) for t in tools}
+        median = {t: statistics.median(v) for t, v in runs.items()}
+        best = {t: v[-1] if higher_better else v[0] for t, v in runs.items()}
+        ratios = "".join(f" | {median['hearth'] / median[p]:.2f}×" for p in peers
+                         if "hearth" in median)
+        print(f"| {label} | " + " | ".join(f"{median[t]:,.1f} ({best[t]:,.1f})" for t in tools)
+              + ratios + " |")
     print("| repository size, MB | " + " | ".join(f"{sizes[t] / 1e6:,.0f}" for t in tools) +
           "".join(f" | {sizes['hearth'] / sizes[p]:.2f}×" for p in peers if "hearth" in sizes)
           + " |")

@@ -35,11 +35,22 @@ def explain(exc: OSError, where: Path | str, doing: str) -> BackupError:
     if exc.errno == errno.EROFS:
         return BackupError(f"{where} is read-only ({doing}); check that the backup disk is "
                            "mounted for writing")
-    if exc.errno in (errno.EIO, errno.ENODEV, errno.ENXIO):
+    if exc.errno in (errno.EIO, errno.ENODEV, errno.ENXIO, errno.ESTALE):
         return BackupError(f"an input/output error at {where} ({doing}): the disk may have "
                            "been unplugged or be failing. Plug it back in and run `hearth "
                            "backup check`")
+    if exc.errno == errno.ENOENT and not _reachable(where):
+        return BackupError(f"{where} is gone ({doing}): its disk may have been unplugged or "
+                           "unmounted. Plug it back in and run `hearth backup check`")
     if exc.errno == errno.EACCES:
         return BackupError(f"permission denied at {where} ({doing}); run as the user that "
                            "owns it (hearth), or fix its permissions")
     return BackupError(f"{doing} failed at {where}: {exc.strerror or exc}")
+
+
+def _reachable(where: Path | str) -> bool:
+    """Return True when `where` still exists (a folder whose disk went away does not)."""
+    try:
+        return Path(where).exists()
+    except OSError:
+        return False

@@ -5,6 +5,8 @@ import hashlib
 import os
 import random
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,12 @@ import pytest
 
 from appliance.backup import recovery
 from appliance.backup.cipher import AES_GCM, CHACHA
+from appliance.backup.pack import DATA, read_directory
 from appliance.backup.repository import Repository
 from appliance.store import Store
 
 DOCTYPE = "io.hearth.notes"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +91,20 @@ def fingerprint(root: Path, *, skip: tuple[str, ...] = ()) -> dict[str, Any]:
 def packs(repo_path: Path) -> list[Path]:
     """Return the pack files of a repository."""
     return sorted(p for p in (repo_path / "packs").glob("*/*"))
+
+
+def big_blob_pack(repo: Repository) -> tuple[Path, int]:
+    """Return the data pack holding cat.jpg's chunks, and an offset inside one of them."""
+    for path in packs(repo.path):
+        kind, entries = read_directory(path, repo.cipher)
+        big = [e for e in entries if e.raw_length > 512 << 10]
+        if kind == DATA and big:
+            return path, big[0].offset + big[0].length // 2
+    raise AssertionError("no pack holds a big chunk")
+
+
+def run_worker(repo: Path, data: Path, key: str) -> subprocess.Popen[bytes]:
+    """Start a backup of data into repo in its own process (small packs), to kill or unplug."""
+    return subprocess.Popen([sys.executable, "-m", "tests.backup.worker", str(repo), str(data),
+                             key, str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)

@@ -8,10 +8,9 @@ import pytest
 
 from appliance.backup.archiver import Archiver, Sources
 from appliance.backup.checker import Checker
-from appliance.backup.pack import DATA, read_directory
 from appliance.backup.repository import Repository
 from appliance.backup.restorer import Restorer
-from tests.backup.conftest import fingerprint, make_data, packs
+from tests.backup.conftest import big_blob_pack, fingerprint, make_data, packs
 
 
 @pytest.fixture
@@ -20,16 +19,6 @@ def backed_up(repo: Repository, tmp_path: Path) -> Path:
     data = make_data(tmp_path / "data")
     Archiver(repo, Sources(data)).run()
     return data
-
-
-def big_blob_pack(repo: Repository) -> tuple[Path, int]:
-    """Return the data pack holding cat.jpg's chunks, and an offset inside one of them."""
-    for path in packs(repo.path):
-        kind, entries = read_directory(path, repo.cipher)
-        big = [e for e in entries if e.raw_length > 512 << 10]
-        if kind == DATA and big:
-            return path, big[0].offset + big[0].length // 2
-    raise AssertionError("no pack holds a big chunk")
 
 
 def test_a_healthy_repository_checks_clean(repo: Repository, backed_up: Path) -> None:

@@ -1,4 +1,4 @@
-"""Faults: kill -9 mid-backup, a full backup disk, locks left by dead or live processes."""
+"""Faults: kill -9 mid-backup, locks left by dead or live processes (disk faults: test_disks)."""
 from __future__ import annotations
 
 import json
@@ -8,26 +8,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from appliance.backup.archiver import Archiver, Sources
 from appliance.backup.checker import Checker
-from appliance.backup.errors import DiskFull, RepositoryLocked
+from appliance.backup.errors import RepositoryLocked
 from appliance.backup.lock import LockInfo, RepositoryLock
 from appliance.backup.repository import Repository
 from appliance.backup.restorer import Restorer
-from tests.backup.conftest import fingerprint, make_data
+from tests.backup.conftest import fingerprint, make_data, run_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 KILLS = 6
-
-
-def run_worker(repo: Path, data: Path, key: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "tests.backup.worker", str(repo), str(data),
-                             key, str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE)
 
 
 def test_kill_9_at_random_moments_leaves_a_consistent_repository(
@@ -58,34 +51,6 @@ def test_kill_9_at_random_moments_leaves_a_consistent_repository(
     Restorer(repo, repo.snapshots()[-1], tmp_path / "out").run()
     assert fingerprint(tmp_path / "out") == fingerprint(data, skip=("tmp", "system"))
     assert Checker(repo, read_data=True).run().ok
-
-
-@pytest.fixture
-def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 6 MiB tmpfs for the repository (mounted for this test only)."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)],
-                          capture_output=True)
-    if done.returncode:
-        pytest.skip(f"can't mount a tmpfs here: {done.stderr.decode().strip()}")
-    yield mount
-    subprocess.run(["umount", "--lazy", str(mount)], check=True)  # lazy: even if a test failed
-
-
-def test_a_full_backup_disk_gives_a_clear_error_and_a_consistent_repository(
-        tiny_disk: Path, tmp_path: Path, key: str) -> None:
-    data = make_data(tmp_path / "data", big=1 << 20)
-    repo = Repository.init(tiny_disk / "repo", key)
-    first = Archiver(repo, Sources(data)).run()
-    (data / "files" / "video.mp4").write_bytes(os.urandom(12 << 20))
-    with pytest.raises(DiskFull, match="full.*consistent.*prune"):
-        Archiver(repo, Sources(data)).run()
-    assert not list((repo.path / "tmp").iterdir()) and not (repo.path / "lock").exists()
-    assert Checker(repo, read_data=True).run().ok
-    Restorer(repo, repo.find_snapshot(first.id), tmp_path / "out").run(["files"])
-    (data / "files" / "video.mp4").unlink()
-    assert Archiver(repo, Sources(data)).run().parent == first.id
 
 
 def test_a_live_lock_refuses_and_a_dead_one_is_cleared(tmp_path: Path, key: str) -> None:
