@@ -255,4 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the module imported by its name: commands raise appliance.cli.CommandError,
+    # which this copy (__main__) would not catch as its own.
+    from appliance import cli as named
+    sys.exit(named.main())

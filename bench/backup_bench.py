@@ -19,7 +19,7 @@ All of this is repeated --rounds times, the tools taking turns within each round
 The page cache is dropped before each measured command (as root; --warm keeps
 it), so every tool reads from the disk. Peers, from Debian: restic (repository
 format 2, compression auto, AES-256 + Poly1305), borg 1.2 (repokey: AES-CTR +
-HMAC-SHA-256, lz4). Hearth: `hearth backup` through appliance.backup.cli, its
+HMAC-SHA-256, lz4). Hearth: `hearth backup` through appliance.cli, its
 cipher chosen from this CPU. Everything is removed at the end.
 Needs: apt-get install restic borgbackup time.
 """
@@ -126,7 +126,7 @@ class Tools:
 
     def commands(self, tool: str, step: str, target: Path) -> list[str | Path]:
         repo, data = self.repo(tool), self.data
-        hearth = [sys.executable, "-m", "appliance.backup.cli", "backup"]
+        hearth = [sys.executable, "-m", "appliance.cli", "backup"]
         table: dict[str, dict[str, list[str | Path]]] = {
             "hearth": {
                 "init": [*hearth, "init", "--repo", repo],

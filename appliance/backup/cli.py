@@ -1,7 +1,4 @@
-"""`hearth backup …` and `hearth export`: backups on any Linux machine, without a daemon.
-
-Until appliance/cli.py registers them, run them as `python -m appliance.backup.cli …`.
-"""
+"""`hearth backup …` and `hearth export`: backups on any Linux machine, without a daemon."""
 from __future__ import annotations
 
 import argparse
@@ -241,24 +238,3 @@ def register(sub: Any) -> None:
     export.add_argument("out", type=Path, metavar="OUT",
                         help="Archive to write: .tar, .tar.gz/.tgz or .zip.")
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run `hearth` with these commands registered (for use before appliance/cli.py does)."""
-    from appliance import cli
-    build = cli.build_parser
-
-    def with_backup() -> argparse.ArgumentParser:
-        parser = build()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "backup" not in sub.choices:
-            register(sub)
-        return parser
-    cli.build_parser = with_backup
-    try:
-        return cli.main(argv)
-    finally:
-        cli.build_parser = build
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,11 +20,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def hearth(*args: str | Path, key: str | None = None, ok: bool = True
            ) -> subprocess.CompletedProcess[str]:
-    """Run the command (through appliance.backup.cli until appliance/cli.py registers it)."""
+    """Run the `hearth` command as a shell would."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
     if key is not None:
         env["HEARTH_BACKUP_KEY"] = key
-    done = subprocess.run([sys.executable, "-m", "appliance.backup.cli", *map(str, args)],
+    done = subprocess.run([sys.executable, "-m", "appliance.cli", *map(str, args)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert (done.returncode == 0) == ok, done.stdout + done.stderr
     return done
