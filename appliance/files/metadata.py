@@ -61,6 +61,14 @@ class Metadata:
                 docs.setdefault(doc["name"], doc)
         return docs
 
+    def listed(self, dir_id: str) -> dict[str, Doc]:
+        """Return named(dir_id) as stored, not copied, for listings that only read them."""
+        docs: dict[str, Doc] = {}
+        for doc in self._coll.peek({"dir_id": dir_id}):
+            if not doc["trashed"]:
+                docs.setdefault(doc["name"], doc)
+        return docs
+
     def trashed(self) -> list[Doc]:
         """Return the documents of the items put in the trash (not their content)."""
         return self._coll.find({"dir_id": TRASH_ID}, sort=[{"trashed_at": "desc"}])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
@@ -70,15 +71,17 @@ class FileTree:
             raise NotADirectory(f"{path!r} is a file, not a folder")
         dir_id = ROOT_ID if path == ROOT else (await self._nodes.known(path, st))["_id"]
         listing = await self._nodes.run(f"reading {path}", self._disk.listing, real)
-        docs = self._meta.named(dir_id)
+        docs = self._meta.listed(dir_id)
         shown = [f for f in listing.found if f.name in docs or not is_junk(f.name)]
         missing = [f for f in shown
                    if f.name not in docs or docs[f.name]["type"] != kind_of(f.st)]
         if missing:
             async with self._nodes.lock:
                 docs = await self._nodes.adopt_many(path, dir_id, missing)
-        entries = [entry_of(docs[f.name], f.st) for f in shown]
-        return sorted(entries, key=lambda e: (not e.is_dir, fold(e.name), e.name))
+        # Documents carry their folded name: folding a thousand names again costs more
+        # than the rest of the listing.
+        ordered = sorted(((docs[f.name], f.st) for f in shown), key=_order)
+        return [entry_of(doc, st) for doc, st in ordered]
 
     @settled
     async def mkdir(self, path: str) -> FileEntry:
@@ -292,3 +295,9 @@ class FileTree:
                 self._meta.copies(copied, src, dst, dir_id, self._nodes.clock()))
         await self._nodes.remove(gone)
         return entry_of(saved[0], top)
+
+
+def _order(item: tuple[Doc, os.stat_result]) -> tuple[bool, str, str]:
+    """Sort key of a listing: folders first, then by name ignoring case and accents."""
+    doc = item[0]
+    return doc["type"] != FOLDER, doc.get("folded") or fold(doc["name"]), doc["name"]
