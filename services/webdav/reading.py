@@ -31,6 +31,7 @@ METHODS = ("OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "
 _PROLOGUE = '<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:">'
 _OK = "<D:status>HTTP/1.1 200 OK</D:status>"
 _MISSING = "<D:status>HTTP/1.1 404 Not Found</D:status>"
+_LOCKDISCOVERY = dav("lockdiscovery")
 DAV_HEADERS = {"DAV": "1, 2", "MS-Author-Via": "DAV", "Allow": ", ".join(METHODS),
                "Accept-Ranges": "bytes"}
 
@@ -68,6 +69,11 @@ class _Describer:
         self._space, self._mode, self._names = space, mode, names
         self._dead = space.props.any()
         self._live = LiveProperties(self._lockdiscovery, usage)
+        self._question = (mode, tuple(names))
+        # Kept fragments hold no quota figures and no locks: those change by themselves.
+        asks_locks = mode == "allprop" or (mode == "prop" and _LOCKDISCOVERY in names)
+        self._kept = space.fragments if usage is None and not (
+            asks_locks and space.locks.active()) else None
 
     def _lockdiscovery(self, path: str) -> list[ET.Element]:
         locks = self._space.locks
@@ -77,6 +83,12 @@ class _Describer:
     def describe(self, entry: FileEntry) -> str:
         """Return the DAV:response of one resource."""
         dead = self._space.props.get(entry.id) if self._dead else {}
+        if dead or self._kept is None:
+            return self._write(entry, dead)
+        return self._kept.get(self._question, entry, self._write)
+
+    def _write(self, entry: FileEntry, dead: dict[str, str] | None = None) -> str:
+        dead = dead or {}
         found: list[str] = []
         missing: list[str] = []
         if self._mode == "propname":

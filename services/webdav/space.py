@@ -13,6 +13,7 @@ from appliance.store import Collection
 from services.webdav import urls
 from services.webdav.deadprops import DeadProperties
 from services.webdav.errors import DavError, bad_request
+from services.webdav.fragments import Fragments
 from services.webdav.locks import LockTable
 from services.webdav.properties import Usage
 
@@ -30,6 +31,7 @@ class DavSpace:
         self.prefix = prefix
         self.locks = LockTable()
         self.props = DeadProperties(props)
+        self.fragments = Fragments()
         self._usage: tuple[float, Usage] | None = None
 
     @property
