@@ -92,6 +92,31 @@ class Disk:
             st = found
         return real, st
 
+    def fetch(self, path: str, limit: int) -> tuple[Path, os.stat_result, bytes | None]:
+        """Return locate(path) and, for a file of at most limit bytes, its content.
+
+        The stat returned is the one of the content read. The content is None
+        for a folder, a larger file, or one that changed or went while it was read.
+        """
+        real, st = self.locate(path)
+        if kind_of(st) != FILE or st.st_size > limit:
+            return real, st, None
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return real, st, None  # gone or replaced meanwhile: the caller's usual path says so
+        try:
+            before = os.fstat(fd)
+            content = os.read(fd, limit + 1)
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        same = (before.st_ino, before.st_size, before.st_mtime_ns) == \
+            (after.st_ino, after.st_size, after.st_mtime_ns)
+        if kind_of(after) != FILE or not same or len(content) != after.st_size:
+            return real, st, None
+        return real, after, content
+
     def child(self, folder: Path, name: str) -> tuple[Path, os.stat_result | None]:
         """Return the path of `name` in a folder (its NFD spelling if that is what exists)."""
         try:

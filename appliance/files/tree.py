@@ -13,6 +13,7 @@ from appliance.files.entry import (
     FOLDER,
     ROOT_ID,
     Doc,
+    Fetched,
     FileEntry,
     entry_of,
     kind_of,
@@ -62,6 +63,18 @@ class FileTree:
         if path == ROOT:
             return root_entry(st)
         return entry_of(await self._nodes.known(path, st), st)
+
+    async def fetch(self, path: str, limit: int) -> Fetched:
+        """Return stat(path), where it is, and a file's content if at most limit bytes.
+
+        One trip to a thread finds and reads it: small files are read this way.
+        """
+        path = check_path(path)
+        real, st, content = await self._nodes.run(f"reading {path}", self._disk.fetch,
+                                                   path, limit)
+        if path == ROOT:
+            return Fetched(root_entry(st), real, st, None)
+        return Fetched(entry_of(await self._nodes.known(path, st), st), real, st, content)
 
     async def list(self, path: str) -> Entries:
         """Return a folder's files and folders, folders first, by name."""

@@ -6,12 +6,12 @@ import logging
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from appliance.files import FileEntry
 from services.webdav import preconditions
 from services.webdav.davxml import dav, parse, read_body
-from services.webdav.download import Download, range_applies
+from services.webdav.download import Download, range_applies, small
 from services.webdav.errors import DavError, bad_request
 from services.webdav.headers import INFINITY, depth
 from services.webdav.properties import (
@@ -146,10 +146,12 @@ def _listing(space: DavSpace, entry: FileEntry, children: list[FileEntry]) -> we
 
 async def get(space: DavSpace, request: web.Request, path: str) -> web.StreamResponse:
     """Send a file (ranges, conditional requests), or a plain list of a folder's members."""
-    entry = await space.need(path)
+    entry, real, st, content = await space.fetch(path)
     if await preconditions.check(space, request, path, entry, reading=True):
         return web.Response(status=304, headers={"ETag": entry.etag})
     if entry.is_dir:
         return _listing(space, entry, await space.tree.list(path))
-    real = await space.tree.locate(path)
-    return Download(real, entry, ranged=range_applies(request, entry))
+    ranged = range_applies(request, entry)
+    if content is not None and not (ranged and hdrs.RANGE in request.headers):
+        return small(entry, st, content)
+    return Download(real, entry, ranged=ranged)
