@@ -1,6 +1,7 @@
 """The folders of the file tree on the data disk, and the blocking calls that change them."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -22,6 +23,10 @@ from appliance.store.fileops import FileOps
 logger = logging.getLogger(__name__)
 BLOCK = 1 << 20  # bytes read or written per system call when copying or hashing
 STALE = 3600.0  # seconds without a write after which a temporary file is abandoned
+
+
+# The same folders are listed again and again (sync clients): their names were checked.
+_known_name = functools.lru_cache(maxsize=4096)(check_name)
 
 
 class Found(NamedTuple):
@@ -141,7 +146,7 @@ class Disk:
                 except FileNotFoundError:  # removed while we looked
                     continue
                 try:
-                    name = check_name(item.name)
+                    name = _known_name(item.name)
                 except InvalidName:
                     name = ""
                 # Of two spellings of one name (NFC and NFD), the NFC one is the file.

@@ -4,7 +4,9 @@ Sync clients list the same folders again and again, and a folder of a thousand
 files took two thirds of its PROPFIND writing the same XML as last time. A
 fragment is kept under the whole FileEntry it describes (path, ETag, dates,
 size…) and the properties asked for: any change to the file gives a new key,
-so a kept fragment can never be stale, only unused, and the oldest go first.
+so a kept fragment can never be stale, only unused, and the oldest go first
+(first in, first out: a hit costs one lookup, and a folder still listed is
+written again once after its fragments went).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ KEPT = 4096  # fragments of about 0.5 KiB: a few big folders, a couple of MiB at
 
 
 class Fragments:
-    """A bounded, least-recently-used store of DAV:response texts by (question, entry)."""
+    """A bounded, first-in-first-out store of DAV:response texts by (question, entry)."""
 
     def __init__(self, size: int = KEPT) -> None:
         self._size = size
@@ -35,7 +37,6 @@ class Fragments:
         key = (question, entry)
         text = self._kept.get(key)
         if text is not None:
-            self._kept.move_to_end(key)
             return text
         text = self._kept[key] = write(entry)
         if len(self._kept) > self._size:

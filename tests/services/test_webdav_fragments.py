@@ -94,7 +94,7 @@ def entry(name: str) -> FileEntry:
                      trashed=False)
 
 
-def test_fragments_keep_only_the_most_recently_used() -> None:
+def test_fragments_keep_only_the_latest_written() -> None:
     kept = Fragments(size=2)
     written: list[str] = []
 
@@ -102,8 +102,8 @@ def test_fragments_keep_only_the_most_recently_used() -> None:
         written.append(item.name)
         return f"<{item.name}>"
 
-    for name in ("a", "b", "a", "c", "a", "b"):
+    for name in ("a", "b", "a", "c", "b", "a"):
         assert kept.get("sync", entry(name), write) == f"<{name}>"
-    assert written == ["a", "b", "c", "b"]  # b went when c came; a stayed in use
+    assert written == ["a", "b", "c", "a"]  # a went when c came, b when a came back
     assert len(kept) == 2
     assert kept.get("allprop", entry("a"), write) == "<a>" and written[-1] == "a"
