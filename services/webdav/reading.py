@@ -85,7 +85,7 @@ class _Describer:
         dead = self._space.props.get(entry.id) if self._dead else {}
         if dead or self._kept is None:
             return self._write(entry, dead)
-        return self._kept.get(self._question, entry, self._write)
+        return self._kept.get((self._question, entry), self._write, entry)
 
     def _write(self, entry: FileEntry, dead: dict[str, str] | None = None) -> str:
         dead = dead or {}

@@ -3,18 +3,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 
 from aiohttp import web
 
 from appliance.auth.guard import identity
 from appliance.files import FileEntry, FileTree, NotADirectory, NotFound
 from appliance.files.entry import Fetched
+from appliance.memo import Memo
 from appliance.store import Collection
 from services.webdav import urls
 from services.webdav.deadprops import DeadProperties
 from services.webdav.errors import DavError, bad_request
-from services.webdav.fragments import Fragments
 from services.webdav.locks import LockTable
 from services.webdav.properties import Usage
 
@@ -24,6 +24,7 @@ USAGE_SECONDS = 30.0  # the Finder asks for the quota with every folder it opens
 # Files up to this size are read in the thread that finds them and sent from memory:
 # thumbnails, notes, sync clients' small files (sendfile pays off for larger ones).
 SMALL_FILE = 64 * 1024
+FRAGMENTS = 4096  # kept DAV:responses of about 0.5 KiB: a few big folders, a couple of MiB
 
 
 class DavSpace:
@@ -35,7 +36,10 @@ class DavSpace:
         self.prefix = prefix
         self.locks = LockTable()
         self.props = DeadProperties(props)
-        self.fragments = Fragments()
+        # The DAV:response of each resource, kept by (question asked, whole FileEntry):
+        # sync clients list the same folders again and again, and writing the XML
+        # was two thirds of a PROPFIND. Any change to a file changes its entry.
+        self.fragments: Memo[tuple[Hashable, FileEntry], str] = Memo(FRAGMENTS)
         self._usage: tuple[float, Usage] | None = None
 
     @property

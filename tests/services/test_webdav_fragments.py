@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from appliance.files import FileEntry
+from appliance.memo import Memo
 from appliance.settings import Settings
-from services.webdav.fragments import Fragments
 from tests.services.test_webdav import PATCH, Box, hrefs, prop, running
 from tests.services.test_webdav_locks import take
 
@@ -87,23 +86,15 @@ async def test_locks_and_dead_properties_show_as_soon_as_they_are_set(box: Box) 
     assert note is not None and note.text == "thé "
 
 
-def entry(name: str) -> FileEntry:
-    """Return the entry of a small file."""
-    return FileEntry(id=name, path=f"/{name}", name=name, type="file", size=1, mime="text/plain",
-                     sha256=None, created_at=0.0, updated_at=0.0, etag=f'"{name}"', tags=(),
-                     trashed=False)
-
-
-def test_fragments_keep_only_the_latest_written() -> None:
-    kept = Fragments(size=2)
+def test_the_memo_keeps_only_the_latest_written() -> None:
+    kept: Memo[str, str] = Memo(size=2)
     written: list[str] = []
 
-    def write(item: FileEntry) -> str:
-        written.append(item.name)
-        return f"<{item.name}>"
+    def write(name: str) -> str:
+        written.append(name)
+        return f"<{name}>"
 
     for name in ("a", "b", "a", "c", "b", "a"):
-        assert kept.get("sync", entry(name), write) == f"<{name}>"
+        assert kept.get(name, write, name) == f"<{name}>"
     assert written == ["a", "b", "c", "a"]  # a went when c came, b when a came back
     assert len(kept) == 2
-    assert kept.get("allprop", entry("a"), write) == "<a>" and written[-1] == "a"
