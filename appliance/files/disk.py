@@ -30,11 +30,16 @@ _known_name = functools.lru_cache(maxsize=4096)(check_name)
 
 
 class Found(NamedTuple):
-    """An entry of a folder on disk: its name in NFC, where it really is, its stat."""
+    """An entry of a folder on disk: its name in NFC, its stat, where it really is."""
 
     name: str
-    real: Path
     st: os.stat_result
+    at: str  # its path on disk, as spelled there
+
+    @property
+    def real(self) -> Path:
+        """Return where it really is (made when asked: listings seldom need it)."""
+        return Path(self.at)
 
 
 @dataclass(frozen=True)
@@ -155,7 +160,7 @@ class Disk:
                     continue
                 if name in found:
                     skipped.append(found[name].real)
-                found[name] = Found(name, Path(item.path), st)
+                found[name] = Found(name, st, item.path)
         return Listing(list(found.values()), skipped)
 
     def place(self, temp: Path, target: Path) -> os.stat_result:

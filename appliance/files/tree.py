@@ -36,6 +36,7 @@ from appliance.files.rescan import Rescan, RescanReport
 from appliance.files.spool import Spool
 from appliance.files.tasks import settled
 from appliance.files.trash import Trash
+from appliance.memo import Memo
 from appliance.store import Collection
 from appliance.store.fileops import FileOps
 
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 # FileTree.list shadows the builtin inside the class body, hence these names.
 Entries = list[FileEntry]
 Tags = list[str]
+LISTED = 4096  # entries of listings kept, a few big folders' worth
 
 
 class FileTree:
@@ -55,6 +57,9 @@ class FileTree:
         self._nodes = Nodes(self._disk, self._meta, clock)
         self._trash = Trash(self._nodes)
         self._rescan = Rescan(self._nodes)
+        # The entries of listings: a folder is listed again and again (sync clients),
+        # mostly unchanged. An entry depends only on its document's version and the stat.
+        self._listed: Memo[tuple[object, ...], FileEntry] = Memo(LISTED)
 
     async def stat(self, path: str) -> FileEntry:
         """Return what is at path (NotFound if nothing)."""
@@ -94,7 +99,9 @@ class FileTree:
         # Documents carry their folded name: folding a thousand names again costs more
         # than the rest of the listing.
         ordered = sorted(((docs[f.name], f.st) for f in shown), key=_order)
-        return [entry_of(doc, st) for doc, st in ordered]
+        return [self._listed.get((doc["_id"], doc["_rev"], st.st_mode, st.st_size,
+                                  st.st_mtime_ns), entry_of, doc, st)
+                for doc, st in ordered]
 
     @settled
     async def mkdir(self, path: str) -> FileEntry:
