@@ -116,8 +116,8 @@ class Nodes:
         return Spot(path, name, parent, parent_real, real, st, self.meta.live(path))
 
     async def known(self, path: str, st: os.stat_result) -> Doc:
-        """Return the document of an item found on disk, giving it one if it has none."""
-        doc = self.meta.live(path)
+        """Return the document of an item found on disk (read only), giving it one if none."""
+        doc = self.meta.seen(path)
         if doc is not None and doc["type"] == kind_of(st):
             return doc
         async with self.lock:
