@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _NAME = re.compile(r"^[\w .@+-]{1,64}$")
 # Letters and digits a person can type on a phone: no 0/O, 1/l/I.
 _ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+VERIFIED = 64  # devices remembered as verified: a household has a handful
 
 
 class DeviceError(ValueError):
@@ -55,6 +56,10 @@ class Devices:
     def __init__(self, coll: Collection, *, clock: Callable[[], float] = time.time) -> None:
         self._coll = coll
         self._clock = clock
+        # WebDAV sends the password with every request: a device once verified is known
+        # by its name and password hash, and checked again only against its document's
+        # _rev (revoking deletes the document, so it is refused at once).
+        self._verified: dict[tuple[str, str], tuple[str, Device]] = {}
 
     async def add(self, name: str) -> tuple[str, Device]:
         """Register a device; return its app password (shown once) and record."""
@@ -75,10 +80,21 @@ class Devices:
         """Return the device if this is its name and app password, else None."""
         if len(password) > 64 or len(name) > 64:
             return None
+        digest = token_hash(password)
+        known = self._verified.get((name, digest))
+        if known is not None:
+            current = self._coll.get(known[1].id)
+            if current is not None and current["_rev"] == known[0]:
+                return known[1]
+            del self._verified[(name, digest)]
         found = self._coll.find({"name": name}, limit=1)
-        if not found or not secrets.compare_digest(found[0]["hash"], token_hash(password)):
+        if not found or not secrets.compare_digest(found[0]["hash"], digest):
             return None
-        return Device.from_doc(found[0])
+        if len(self._verified) >= VERIFIED:
+            self._verified.clear()
+        device = Device.from_doc(found[0])
+        self._verified[(name, digest)] = (found[0]["_rev"], device)
+        return device
 
     def list(self) -> list[Device]:
         """Return every device, most recent first."""

@@ -1,6 +1,7 @@
 """The folders of the file tree on the data disk, and the blocking calls that change them."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -24,12 +25,21 @@ BLOCK = 1 << 20  # bytes read or written per system call when copying or hashing
 STALE = 3600.0  # seconds without a write after which a temporary file is abandoned
 
 
+# The same folders are listed again and again (sync clients): their names were checked.
+_known_name = functools.lru_cache(maxsize=4096)(check_name)
+
+
 class Found(NamedTuple):
-    """An entry of a folder on disk: its name in NFC, where it really is, its stat."""
+    """An entry of a folder on disk: its name in NFC, its stat, where it really is."""
 
     name: str
-    real: Path
     st: os.stat_result
+    at: str  # its path on disk, as spelled there
+
+    @property
+    def real(self) -> Path:
+        """Return where it really is (made when asked: listings seldom need it)."""
+        return Path(self.at)
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,31 @@ class Disk:
             st = found
         return real, st
 
+    def fetch(self, path: str, limit: int) -> tuple[Path, os.stat_result, bytes | None]:
+        """Return locate(path) and, for a file of at most limit bytes, its content.
+
+        The stat returned is the one of the content read. The content is None
+        for a folder, a larger file, or one that changed or went while it was read.
+        """
+        real, st = self.locate(path)
+        if kind_of(st) != FILE or st.st_size > limit:
+            return real, st, None
+        try:
+            fd = os.open(real, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return real, st, None  # gone or replaced meanwhile: the caller's usual path says so
+        try:
+            before = os.fstat(fd)
+            content = os.read(fd, limit + 1)
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        same = (before.st_ino, before.st_size, before.st_mtime_ns) == \
+            (after.st_ino, after.st_size, after.st_mtime_ns)
+        if kind_of(after) != FILE or not same or len(content) != after.st_size:
+            return real, st, None
+        return real, after, content
+
     def child(self, folder: Path, name: str) -> tuple[Path, os.stat_result | None]:
         """Return the path of `name` in a folder (its NFD spelling if that is what exists)."""
         try:
@@ -116,7 +151,7 @@ class Disk:
                 except FileNotFoundError:  # removed while we looked
                     continue
                 try:
-                    name = check_name(item.name)
+                    name = _known_name(item.name)
                 except InvalidName:
                     name = ""
                 # Of two spellings of one name (NFC and NFD), the NFC one is the file.
@@ -125,7 +160,7 @@ class Disk:
                     continue
                 if name in found:
                     skipped.append(found[name].real)
-                found[name] = Found(name, Path(item.path), st)
+                found[name] = Found(name, st, item.path)
         return Listing(list(found.values()), skipped)
 
     def place(self, temp: Path, target: Path) -> os.stat_result:

@@ -6,7 +6,8 @@ import os
 import stat as stats
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from appliance.files.names import ROOT, fold
 
@@ -39,6 +40,15 @@ class FileEntry:
     def is_dir(self) -> bool:
         """Tell whether this is a folder."""
         return self.type == FOLDER
+
+
+class Fetched(NamedTuple):
+    """A file or folder found, where it is on disk, its stat, and a small file's content."""
+
+    entry: FileEntry
+    real: Path
+    st: os.stat_result
+    content: bytes | None  # None for a folder or a file too big to be read at once
 
 
 def kind_of(st: os.stat_result) -> str | None:

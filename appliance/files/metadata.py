@@ -44,10 +44,11 @@ class Metadata:
 
     def live(self, path: str) -> Doc | None:
         """Return the document of what is at `path` (not in the trash), or None."""
-        found = self._coll.find({"path": path, "trashed": False}, limit=2)
-        if len(found) > 1:
-            logger.warning("two documents describe %s; the next rescan keeps one", path)
-        return found[0] if found else None
+        return _one(self._coll.find({"path": path, "trashed": False}, limit=2), path)
+
+    def seen(self, path: str) -> Doc | None:
+        """Return live(path) as stored, not copied, for callers that only read it."""
+        return _one(self._coll.peek({"path": path, "trashed": False}), path)
 
     def children(self, dir_id: str) -> list[Doc]:
         """Return the documents whose folder is dir_id."""
@@ -57,6 +58,14 @@ class Metadata:
         """Return the live documents of a folder by name (the first one if names repeat)."""
         docs: dict[str, Doc] = {}
         for doc in self.children(dir_id):
+            if not doc["trashed"]:
+                docs.setdefault(doc["name"], doc)
+        return docs
+
+    def listed(self, dir_id: str) -> dict[str, Doc]:
+        """Return named(dir_id) as stored, not copied, for listings that only read them."""
+        docs: dict[str, Doc] = {}
+        for doc in self._coll.peek({"dir_id": dir_id}):
             if not doc["trashed"]:
                 docs.setdefault(doc["name"], doc)
         return docs
@@ -117,6 +126,12 @@ class Metadata:
             ids[item.names] = doc["_id"]
             docs.append(doc)
         return docs
+
+
+def _one(found: list[Doc], path: str) -> Doc | None:
+    if len(found) > 1:
+        logger.warning("two documents describe %s; the next rescan keeps one", path)
+    return found[0] if found else None
 
 
 async def _batched(docs: Sequence[Doc], write: Callable[[Doc], Any]) -> list[Any]:

@@ -38,7 +38,8 @@ def check_name(name: str) -> str:
         raise _refuse(name, "it contains '/', which separates folders")
     if "\\" in name:
         raise _refuse(name, "it contains '\\', which separates folders on Windows")
-    for char in name:
+    # Printable ASCII (most names) holds neither control characters nor surrogates.
+    for char in () if name.isascii() and name.isprintable() else name:
         category = unicodedata.category(char)
         if category == "Cc":
             raise _refuse(name, "it contains a control character (like a line break, "

@@ -116,8 +116,8 @@ class Nodes:
         return Spot(path, name, parent, parent_real, real, st, self.meta.live(path))
 
     async def known(self, path: str, st: os.stat_result) -> Doc:
-        """Return the document of an item found on disk, giving it one if it has none."""
-        doc = self.meta.live(path)
+        """Return the document of an item found on disk (read only), giving it one if none."""
+        doc = self.meta.seen(path)
         if doc is not None and doc["type"] == kind_of(st):
             return doc
         async with self.lock:
@@ -127,7 +127,7 @@ class Nodes:
         """Return the document of an item on disk, created if it has none (locked)."""
         parent, name = split(path)
         dir_id = await self.folder_id(parent)
-        return (await self.adopt_many(parent, dir_id, [Found(name, Path(), st)]))[name]
+        return (await self.adopt_many(parent, dir_id, [Found(name, st, "")]))[name]
 
     async def adopt_many(self, parent: str, dir_id: str, found: Sequence[Found]
                          ) -> dict[str, Doc]:
@@ -175,7 +175,7 @@ class Nodes:
         if kind_of(st) != FOLDER:
             raise NotADirectory(f"{path!r} is a file now, not a folder; rename or move it, "
                                 "then try again")
-        docs = await self.adopt_many(parent, dir_id, [Found(name, real, st)])
+        docs = await self.adopt_many(parent, dir_id, [Found(name, st, str(real))])
         return str(docs[name]["_id"]), real
 
     async def displace(self, spot: Spot) -> Path | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from appliance.files.entry import (
     FOLDER,
     ROOT_ID,
     Doc,
+    Fetched,
     FileEntry,
     entry_of,
     kind_of,
@@ -34,6 +36,7 @@ from appliance.files.rescan import Rescan, RescanReport
 from appliance.files.spool import Spool
 from appliance.files.tasks import settled
 from appliance.files.trash import Trash
+from appliance.memo import Memo
 from appliance.store import Collection
 from appliance.store.fileops import FileOps
 
@@ -41,6 +44,7 @@ logger = logging.getLogger(__name__)
 # FileTree.list shadows the builtin inside the class body, hence these names.
 Entries = list[FileEntry]
 Tags = list[str]
+LISTED = 4096  # entries of listings kept, a few big folders' worth
 
 
 class FileTree:
@@ -53,6 +57,9 @@ class FileTree:
         self._nodes = Nodes(self._disk, self._meta, clock)
         self._trash = Trash(self._nodes)
         self._rescan = Rescan(self._nodes)
+        # The entries of listings: a folder is listed again and again (sync clients),
+        # mostly unchanged. An entry depends only on its document's version and the stat.
+        self._listed: Memo[tuple[object, ...], FileEntry] = Memo(LISTED)
 
     async def stat(self, path: str) -> FileEntry:
         """Return what is at path (NotFound if nothing)."""
@@ -62,6 +69,18 @@ class FileTree:
             return root_entry(st)
         return entry_of(await self._nodes.known(path, st), st)
 
+    async def fetch(self, path: str, limit: int) -> Fetched:
+        """Return stat(path), where it is, and a file's content if at most limit bytes.
+
+        One trip to a thread finds and reads it: small files are read this way.
+        """
+        path = check_path(path)
+        real, st, content = await self._nodes.run(f"reading {path}", self._disk.fetch,
+                                                   path, limit)
+        if path == ROOT:
+            return Fetched(root_entry(st), real, st, None)
+        return Fetched(entry_of(await self._nodes.known(path, st), st), real, st, content)
+
     async def list(self, path: str) -> Entries:
         """Return a folder's files and folders, folders first, by name."""
         path = check_path(path)
@@ -70,15 +89,19 @@ class FileTree:
             raise NotADirectory(f"{path!r} is a file, not a folder")
         dir_id = ROOT_ID if path == ROOT else (await self._nodes.known(path, st))["_id"]
         listing = await self._nodes.run(f"reading {path}", self._disk.listing, real)
-        docs = self._meta.named(dir_id)
+        docs = self._meta.listed(dir_id)
         shown = [f for f in listing.found if f.name in docs or not is_junk(f.name)]
         missing = [f for f in shown
                    if f.name not in docs or docs[f.name]["type"] != kind_of(f.st)]
         if missing:
             async with self._nodes.lock:
                 docs = await self._nodes.adopt_many(path, dir_id, missing)
-        entries = [entry_of(docs[f.name], f.st) for f in shown]
-        return sorted(entries, key=lambda e: (not e.is_dir, fold(e.name), e.name))
+        # Documents carry their folded name: folding a thousand names again costs more
+        # than the rest of the listing.
+        ordered = sorted(((docs[f.name], f.st) for f in shown), key=_order)
+        return [self._listed.get((doc["_id"], doc["_rev"], st.st_mode, st.st_size,
+                                  st.st_mtime_ns), entry_of, doc, st)
+                for doc, st in ordered]
 
     @settled
     async def mkdir(self, path: str) -> FileEntry:
@@ -292,3 +315,9 @@ class FileTree:
                 self._meta.copies(copied, src, dst, dir_id, self._nodes.clock()))
         await self._nodes.remove(gone)
         return entry_of(saved[0], top)
+
+
+def _order(item: tuple[Doc, os.stat_result]) -> tuple[bool, str, str]:
+    """Sort key of a listing: folders first, then by name ignoring case and accents."""
+    doc = item[0]
+    return doc["type"] != FOLDER, doc.get("folded") or fold(doc["name"]), doc["name"]

@@ -90,6 +90,14 @@ class Collection:
                 raise InvalidSelector(f"{name} must be a whole number >= 0, not {value!r}")
         return [clone(doc) for doc in order.page(self._mem.matching(query), skip, limit)]
 
+    def peek(self, selector: Mapping[str, Any]) -> list[Doc]:
+        """Return the stored documents matching a selector, not copied: read them, never change them.
+
+        Writes replace a stored document rather than change it, so what this
+        returns stays as it was; it saves copying where a listing reads many.
+        """
+        return self._mem.matching(Selector(selector))
+
     def all(self) -> list[Doc]:
         """Return copies of every document."""
         return [clone(doc) for doc in self._mem.documents()]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from aiohttp import hdrs, web
@@ -29,6 +30,16 @@ def range_applies(request: web.Request, entry: FileEntry) -> bool:
         return if_range.strip() == entry.etag  # strong comparison only
     since = request.if_range
     return since is not None and int(entry.updated_at) <= since.timestamp()
+
+
+def small(entry: FileEntry, st: os.stat_result, content: bytes) -> web.Response:
+    """Return a small file read already, with the headers a Download would send."""
+    response = web.Response(body=content, content_type=entry.mime,
+                            headers={hdrs.ETAG: entry.etag, hdrs.ACCEPT_RANGES: "bytes"})
+    response.last_modified = st.st_mtime
+    # Said even for an empty file's HEAD, as FileResponse does (aiohttp would leave it out).
+    response.headers[hdrs.CONTENT_LENGTH] = str(len(content))
+    return response
 
 
 class Download(web.FileResponse):

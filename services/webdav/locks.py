@@ -52,6 +52,10 @@ class LockTable:
         """Return the live lock with this token, or None."""
         return next((lock for lock in self._live() if lock.token == token), None)
 
+    def active(self) -> bool:
+        """Tell whether any lock is held at all (most of the time: none)."""
+        return bool(self._live())
+
     def covering(self, path: str) -> list[Lock]:
         """Return the locks whose scope includes path."""
         return [lock for lock in self._live() if lock.covers(path)]

@@ -6,12 +6,12 @@ import logging
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from appliance.files import FileEntry
 from services.webdav import preconditions
 from services.webdav.davxml import dav, parse, read_body
-from services.webdav.download import Download, range_applies
+from services.webdav.download import Download, range_applies, small
 from services.webdav.errors import DavError, bad_request
 from services.webdav.headers import INFINITY, depth
 from services.webdav.properties import (
@@ -31,6 +31,7 @@ METHODS = ("OPTIONS", "GET", "HEAD", "PUT", "DELETE", "PROPFIND", "PROPPATCH", "
 _PROLOGUE = '<?xml version="1.0" encoding="utf-8"?>\n<D:multistatus xmlns:D="DAV:">'
 _OK = "<D:status>HTTP/1.1 200 OK</D:status>"
 _MISSING = "<D:status>HTTP/1.1 404 Not Found</D:status>"
+_LOCKDISCOVERY = dav("lockdiscovery")
 DAV_HEADERS = {"DAV": "1, 2", "MS-Author-Via": "DAV", "Allow": ", ".join(METHODS),
                "Accept-Ranges": "bytes"}
 
@@ -68,6 +69,11 @@ class _Describer:
         self._space, self._mode, self._names = space, mode, names
         self._dead = space.props.any()
         self._live = LiveProperties(self._lockdiscovery, usage)
+        self._question = (mode, tuple(names))
+        # Kept fragments hold no quota figures and no locks: those change by themselves.
+        asks_locks = mode == "allprop" or (mode == "prop" and _LOCKDISCOVERY in names)
+        self._kept = space.fragments if usage is None and not (
+            asks_locks and space.locks.active()) else None
 
     def _lockdiscovery(self, path: str) -> list[ET.Element]:
         locks = self._space.locks
@@ -77,6 +83,12 @@ class _Describer:
     def describe(self, entry: FileEntry) -> str:
         """Return the DAV:response of one resource."""
         dead = self._space.props.get(entry.id) if self._dead else {}
+        if dead or self._kept is None:
+            return self._write(entry, dead)
+        return self._kept.get((self._question, entry), self._write, entry)
+
+    def _write(self, entry: FileEntry, dead: dict[str, str] | None = None) -> str:
+        dead = dead or {}
         found: list[str] = []
         missing: list[str] = []
         if self._mode == "propname":
@@ -134,10 +146,12 @@ def _listing(space: DavSpace, entry: FileEntry, children: list[FileEntry]) -> we
 
 async def get(space: DavSpace, request: web.Request, path: str) -> web.StreamResponse:
     """Send a file (ranges, conditional requests), or a plain list of a folder's members."""
-    entry = await space.need(path)
+    entry, real, st, content = await space.fetch(path)
     if await preconditions.check(space, request, path, entry, reading=True):
         return web.Response(status=304, headers={"ETag": entry.etag})
     if entry.is_dir:
         return _listing(space, entry, await space.tree.list(path))
-    real = await space.tree.locate(path)
-    return Download(real, entry, ranged=range_applies(request, entry))
+    ranged = range_applies(request, entry)
+    if content is not None and not (ranged and hdrs.RANGE in request.headers):
+        return small(entry, st, content)
+    return Download(real, entry, ranged=ranged)

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 
 from aiohttp import web
 
 from appliance.auth.guard import identity
 from appliance.files import FileEntry, FileTree, NotADirectory, NotFound
+from appliance.files.entry import Fetched
+from appliance.memo import Memo
 from appliance.store import Collection
 from services.webdav import urls
 from services.webdav.deadprops import DeadProperties
@@ -19,6 +21,10 @@ from services.webdav.properties import Usage
 logger = logging.getLogger(__name__)
 
 USAGE_SECONDS = 30.0  # the Finder asks for the quota with every folder it opens
+# Files up to this size are read in the thread that finds them and sent from memory:
+# thumbnails, notes, sync clients' small files (sendfile pays off for larger ones).
+SMALL_FILE = 64 * 1024
+FRAGMENTS = 4096  # kept DAV:responses of about 0.5 KiB: a few big folders, a couple of MiB
 
 
 class DavSpace:
@@ -30,6 +36,10 @@ class DavSpace:
         self.prefix = prefix
         self.locks = LockTable()
         self.props = DeadProperties(props)
+        # The DAV:response of each resource, kept by (question asked, whole FileEntry):
+        # sync clients list the same folders again and again, and writing the XML
+        # was two thirds of a PROPFIND. Any change to a file changes its entry.
+        self.fragments: Memo[tuple[Hashable, FileEntry], str] = Memo(FRAGMENTS)
         self._usage: tuple[float, Usage] | None = None
 
     @property
@@ -83,9 +93,19 @@ class DavSpace:
         """Return what is at path, or a 404 that says so."""
         entry = await self.find(path)
         if entry is None:
-            raise DavError(404, f"Nothing is at {self.href(path)}: it may have been moved or "
-                                "deleted; refresh the folder.")
+            raise self._missing(path)
         return entry
+
+    async def fetch(self, path: str) -> Fetched:
+        """Return what is at path with a small file's content (one thread trip), or a 404."""
+        try:
+            return await self.tree.fetch(path, SMALL_FILE)
+        except (NotFound, NotADirectory):
+            raise self._missing(path) from None
+
+    def _missing(self, path: str) -> DavError:
+        return DavError(404, f"Nothing is at {self.href(path)}: it may have been moved or "
+                             "deleted; refresh the folder.")
 
     async def usage(self) -> Usage:
         """Return the quota figures, measured at most every USAGE_SECONDS."""

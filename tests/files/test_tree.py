@@ -219,3 +219,44 @@ async def test_a_change_runs_to_its_end_when_its_caller_leaves(data: Path,
         await move
     assert (await tree.stat("/Records/song.mp3")).id == song.id
     assert paths(coll.all()) == {"/Records", "/Records/song.mp3"}
+
+
+async def test_fetch_reads_small_files_with_the_entry_that_describes_them(
+        tree: FileTree, data: Path) -> None:
+    await make(tree, "/Notes/", "/Notes/small.txt")
+    await tree.write("/big.bin", stream(b"x" * 2000))
+    small = await tree.fetch("/Notes/small.txt", 1000)
+    assert small.content == b"/Notes/small.txt" and small.entry == await tree.stat(
+        "/Notes/small.txt")
+    assert small.real == tree.real_path("/Notes/small.txt")
+    big = await tree.fetch("/big.bin", 1000)
+    assert big.content is None and big.entry.size == 2000
+    assert (await tree.fetch("/Notes", 1000)).content is None
+    assert (await tree.fetch("/", 1000)).entry.path == "/"
+    (data / "files" / "Notes" / "small.txt").write_bytes(b"edited elsewhere")
+    edited = await tree.fetch("/Notes/small.txt", 1000)
+    assert edited.content == b"edited elsewhere" and edited.entry.etag.startswith('"m')
+    assert edited.entry.size == len(b"edited elsewhere")
+    os.symlink(data / "files" / "big.bin", data / "files" / "Notes" / "link")
+    for missing in ("/Notes/nothing", "/Notes/small.txt/x", "/Notes/link"):
+        with pytest.raises((NotFound, NotADirectory)):
+            await tree.fetch(missing, 1000)
+
+
+async def test_listing_again_shows_every_change_made_since(tree: FileTree, data: Path) -> None:
+    await make(tree, "/Docs/", "/Docs/a.txt", "/Docs/b.txt")
+    first = {e.name: e for e in await tree.list("/Docs")}
+    assert await tree.list("/Docs") == list(first.values())
+    await tree.write("/Docs/a.txt", stream(b"rewritten"))
+    await tree.move("/Docs/b.txt", "/Docs/c.txt")
+    moved = {e.name: e for e in await tree.list("/Docs")}
+    assert moved["c.txt"].id == first["b.txt"].id and moved["c.txt"].etag == first["b.txt"].etag
+    assert moved["a.txt"].size == 9 and moved["a.txt"].etag != first["a.txt"].etag
+    real = data / "files" / "Docs" / "c.txt"
+    real.write_bytes(b"/Docs/B.txt")  # same size, edited on another computer
+    os.utime(real, ns=(0, real.stat().st_mtime_ns + 5_000_000_000))
+    second = {e.name: e for e in await tree.list("/Docs")}
+    assert second["c.txt"].etag.startswith('"m') and second["a.txt"] == moved["a.txt"]
+    await tree.rescan()
+    third = {e.name: e for e in await tree.list("/Docs")}
+    assert third["c.txt"].sha256 == sha(b"/Docs/B.txt") and third["a.txt"] == second["a.txt"]

@@ -175,3 +175,15 @@ async def test_writes_after_close_are_refused(root: Path) -> None:
         await coll.create({"n": 1})
     async with await Store.open(root) as store:
         assert [d["_id"] for d in (await store.collection(DOCTYPE)).all()] == ["kept"]
+
+
+async def test_peek_shows_stored_documents_that_later_writes_leave_as_they_were(
+        coll: Collection) -> None:
+    doc = await coll.create({"_id": "a", "dir_id": "x", "name": "old"})
+    seen = coll.peek({"dir_id": "x"})
+    assert [d["name"] for d in seen] == ["old"]
+    await coll.put({**doc, "name": "new"})
+    assert seen[0]["name"] == "old" and seen[0]["_rev"] == doc["_rev"]  # replaced, not changed
+    assert [d["name"] for d in coll.peek({"dir_id": "x"})] == ["new"]
+    await coll.delete("a", coll.peek({"dir_id": "x"})[0]["_rev"])
+    assert coll.peek({"dir_id": "x"}) == [] and seen[0]["name"] == "old"

@@ -5,6 +5,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -128,3 +129,20 @@ async def test_unknown_or_revoked_tokens_are_refused(client: TestClient) -> None
         resp = await client.post("/data/io.hearth.bookmarks/_find", json={"selector": {}},
                                  headers={"Authorization": f"Bearer {bad}"})
         assert resp.status == 401, bad
+
+
+async def test_a_revoked_device_is_refused_at_once_though_it_was_let_in_before(
+        client: TestClient) -> None:
+    await onboard(client)
+    core = client.app[keys.CORE]
+    password, device = await core.devices.add("Laptop")
+    client.session.cookie_jar.clear()
+    asking = {"Authorization": aiohttp.encode_basic_auth("Laptop", password), "Depth": "0"}
+    for _ in range(3):  # let in again and again, as a sync client is
+        assert (await client.request("PROPFIND", "/dav/", headers=asking)).status == 207
+    await core.devices.revoke(device.id)
+    assert (await client.request("PROPFIND", "/dav/", headers=asking)).status == 401
+    again, _ = await core.devices.add("Laptop")  # the same name, a new password
+    assert (await client.request("PROPFIND", "/dav/", headers=asking)).status == 401
+    asking["Authorization"] = aiohttp.encode_basic_auth("Laptop", again)
+    assert (await client.request("PROPFIND", "/dav/", headers=asking)).status == 207
