@@ -233,3 +233,16 @@ def test_https_with_the_box_own_authority(tmp_path: Path) -> None:
         assert f"https on port {https_port}" in daemon.log.read_text()
     finally:
         daemon.close()
+
+
+def test_an_idle_box_leaves_the_heavy_libraries_unloaded(daemon: Daemon) -> None:
+    # cryptography (OpenSSL) and the chunker load for a backup or a certificate,
+    # in a child or when the work starts: on a 1 GB Pi the idle daemon stays small.
+    for _, message in daemon.messages():
+        if message == "READY=1":
+            break
+    with urllib.request.urlopen(daemon.url + "/welcome", timeout=10) as page:
+        assert page.status == 200
+    mapped = Path(f"/proc/{daemon.proc.pid}/maps").read_text()
+    for library in ("cryptography", "pyfastcdc"):
+        assert library not in mapped, f"{library} is loaded by an idle daemon"

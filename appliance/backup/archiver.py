@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from pyfastcdc.cy import FastCDC
 
 from appliance import __version__
 from appliance.backup import tree as trees
@@ -58,6 +57,8 @@ class Archiver:
         self._pack_size = pack_size
         self._index_every = index_every
         self._told = 0.0
+        from pyfastcdc.cy import FastCDC  # compiled; loaded when a backup runs, not at start
+
         chunker = repo.config["chunker"]
         self._min = int(chunker["min"])
         self._cdc = FastCDC(int(chunker["avg"]), min_size=self._min,

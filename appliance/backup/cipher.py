@@ -6,9 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-
 from appliance.backup.compression import STORED, Compressor, unpack
 from appliance.backup.errors import Unreadable
 
@@ -16,7 +13,6 @@ logger = logging.getLogger(__name__)
 
 CHACHA = "chacha20-poly1305"
 AES_GCM = "aes-256-gcm"
-AEADS: dict[str, Any] = {CHACHA: ChaCha20Poly1305, AES_GCM: AESGCM}
 NONCE = 12
 TAG = 16
 OVERHEAD = NONCE + TAG + 1  # nonce, tag, and the codec byte inside
@@ -44,8 +40,15 @@ class Cipher:
     """Seals and opens objects: nonce ‖ AEAD(codec byte ‖ payload), bound to a context."""
 
     def __init__(self, aead: str, key: bytes) -> None:
+        # cryptography (and its OpenSSL) loads with the first repository opened, not with
+        # the daemon: a box that is not backing up keeps those megabytes free.
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+        aeads: dict[str, Any] = {CHACHA: ChaCha20Poly1305, AES_GCM: AESGCM}
         self.name = aead
-        self._aead = AEADS[aead](key)
+        self._aead = aeads[aead](key)
+        self._invalid_tag = InvalidTag
         self._compressor = Compressor()
 
     def seal(self, data: Any, context: bytes, *, compress: bool = True) -> bytes:
@@ -61,7 +64,7 @@ class Cipher:
             raise Unreadable("too short")
         try:
             plain = self._aead.decrypt(blob[:NONCE], blob[NONCE:], context)
-        except InvalidTag:
+        except self._invalid_tag:
             raise Unreadable("authentication failed") from None
         try:
             return unpack(plain[0], plain[1:])

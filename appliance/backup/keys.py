@@ -10,8 +10,6 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from appliance.backup.errors import BackupError, WrongKey
 
@@ -58,6 +56,8 @@ def _context(repo_id: str) -> bytes:
 
 def wrap(keys: MasterKeys, password: str, repo_id: str) -> dict[str, Any]:
     """Return the key file's JSON: the keys sealed under scrypt(password)."""
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
     salt, nonce = os.urandom(32), os.urandom(12)
     plain = json.dumps({"encryption": _b64(keys.encryption), "chunk_id": _b64(keys.chunk_id),
                         "chunker_seed": keys.chunker_seed}).encode()
@@ -69,6 +69,9 @@ def wrap(keys: MasterKeys, password: str, repo_id: str) -> dict[str, Any]:
 
 def unwrap(doc: Any, password: str, repo_id: str, where: str) -> MasterKeys:
     """Return the keys in a key file's JSON, or raise WrongKey."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
     try:
         if doc["kdf"] != "scrypt" or doc["aead"] != "chacha20-poly1305":
             raise BackupError(f"{where} uses {doc['kdf']}/{doc['aead']}, which this Hearth "
