@@ -55,3 +55,19 @@ async def test_an_unknown_module_or_no_network_is_said_plainly(
     status, _, err = await woob_install(split_settings, "../evil", url)
     assert status == 1 and "is not a woob module name" in err
     assert not list(split_settings.system.rglob("woob_modules/*/module.py"))
+
+
+async def test_a_signed_repository_is_checked_and_a_tampered_module_refused(
+        split_settings: Settings, tmp_path: Path) -> None:
+    with woob_repository(tmp_path / "repo", signed=True) as (url, asked):
+        status, _, err = await woob_install(split_settings, "fakebank", url)
+        assert status == 0, err
+        assert {"/trusted.gpg", "/trusted.gpg.sig", "/fakebank.tar.gz.sig"} <= set(asked)
+        assert "Fingerprint of keyring" in err  # trusted the first time, and said so
+        # Someone changes the archive on the way: its signature no longer matches.
+        archive = tmp_path / "repo" / "fakebank.tar.gz"
+        archive.write_bytes(archive.read_bytes() + b"tampered")
+        other = Settings(data=tmp_path / "other", host="127.0.0.1", port=0)
+        status, _, err = await woob_install(other, "fakebank", url)
+    assert status == 1 and "Invalid signature for fakebank" in err
+    assert not list(other.system.rglob("woob_modules/fakebank"))
