@@ -27,8 +27,9 @@ class Install:
 class Installs:
     """The installs of this daemon, by module name (one at a time per module)."""
 
-    def __init__(self) -> None:
+    def __init__(self, time_limit: float = TIME_LIMIT) -> None:
         self.by_module: dict[str, Install] = {}
+        self.time_limit = time_limit
 
     def get(self, module: str) -> Install | None:
         """Return the last install of `module` started here, if any."""
@@ -52,12 +53,12 @@ class Installs:
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), TIME_LIMIT)
+            out, err = await asyncio.wait_for(proc.communicate(), self.time_limit)
         except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
             proc.kill()
             await proc.wait()
             install.status = "failed"
-            install.lines.append(f"the install took more than {TIME_LIMIT} s and was stopped")
+            install.lines.append(f"the install took more than {self.time_limit:g} s and was stopped")
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return

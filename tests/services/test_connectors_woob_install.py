@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 from appliance.core import Core
 from appliance.settings import Settings
+from services.connectors.woob_installs import Installs
 from tests.jobs.conftest import core, split_settings  # noqa: F401  (fixtures)
 from tests.services.test_connectors_woob import ACCOUNTS, OPERATIONS, Bank, bank, run
 from tests.services.woob_repository import woob_repository
@@ -71,3 +73,18 @@ async def test_a_signed_repository_is_checked_and_a_tampered_module_refused(
         status, _, err = await woob_install(other, "fakebank", url)
     assert status == 1 and "Invalid signature for fakebank" in err
     assert not list(other.system.rglob("woob_modules/fakebank"))
+
+
+async def test_an_install_from_the_page_that_hangs_is_stopped_at_its_time_limit(
+        tmp_path: Path) -> None:
+    # A repository that takes the connection and never answers.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+        installs = Installs(time_limit=2)
+        install = installs.start("fakebank", tmp_path / "system", url)
+        assert installs.start("fakebank", tmp_path / "system", url) is install  # one at a time
+        assert install.task is not None
+        await install.task
+    assert install.status == "failed"
+    assert install.lines[-1] == "the install took more than 2 s and was stopped"
+    assert installs.get("fakebank") is install
