@@ -58,6 +58,10 @@ class Settings:
     max_connector_runs: int = _setting(
         "How many connectors may run at the same time (1 suits a Raspberry Pi).", 1,
         flag="N", low=1, high=16)
+    woob_repository: str = _setting(
+        "Where woob modules are installed from: the address of a woob repository "
+        "(woob's own by default).", "https://updates.woob.tech/%(version)s/main/",
+        flag="URL")
 
     @property
     def system(self) -> Path:

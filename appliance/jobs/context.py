@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from appliance.jobs import protocol
@@ -79,6 +80,8 @@ class RunContext:
         self.fields: Mapping[str, str] = dict(fields)
         self.session = session
         self.interactive = bool(start.get("interactive"))
+        system = start.get("system")
+        self.system_dir: Path | None = Path(system) if system else None
         self._inputs = {name: [GrantedFile(i["path"], i["size"], i["fd"]) for i in items]
                         for name, items in (start.get("inputs") or {}).items()}
         self._channel, self._seal = channel, seal

@@ -72,7 +72,8 @@ async def execute(core: Core, order: Order, outcome: Outcome | None = None
     sink = Sink(manifest, order.account_id, collection=collection, doctypes=core.doctypes,
                 tree=core.files, folder=drive_folder(order.label), log=out.add_log)
     start = {"account": order.account_id, "key": order.key.hex(), "fields": dict(order.fields),
-             "sealed": dict(order.sealed), "session": order.session}
+             "sealed": dict(order.sealed), "session": order.session,
+             "system": str(core.settings.system)}  # where box-wide tools (woob modules) live
     run = Run(manifest, start, sink, grants=grants, ask=order.ask, outcome=out)
     await run.execute()
     return out, run.session

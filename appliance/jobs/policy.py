@@ -16,12 +16,32 @@ from appliance.jobs import connector as codes
 from appliance.jobs import outcome as platform
 from appliance.jobs.manifest import Manifest
 from appliance.jobs.schedule import CATCH_UP_SPREAD, MAX_RETRIES, backoff, next_run
+from appliance.web.i18n import N_
 
 OK, FAILING, NEEDS_USER = "ok", "failing", "needs_user"
 TRANSIENT = frozenset({codes.VENDOR_DOWN, codes.NETWORK, platform.TIMEOUT,
                        platform.INTERRUPTED})
 NEED_USER = frozenset({codes.LOGIN_FAILED, codes.USER_ACTION_NEEDED, codes.CHALLENGE_ASKED,
                        codes.NOT_FOUND, platform.INVALID_FIELDS})
+
+# What the notification of an account that needs the owner says to do, by error code.
+NEEDS_YOU = {
+    codes.LOGIN_FAILED: N_("A connector's login was refused: open the account to check its "
+                           "login and password"),
+    codes.USER_ACTION_NEEDED: N_("A service wants something from you (new terms, a new "
+                                 "password): sign in on its website, then run the account "
+                                 "again"),
+    codes.CHALLENGE_ASKED: N_("A service asks for a code: open the account and press "
+                              "“Run now” to answer it"),
+    codes.NOT_FOUND: N_("Something a connector account needs is missing: open the account "
+                        "to see what"),
+}
+NEEDS_YOU_OTHER = N_("A connector account needs you: open it to see what to do")
+
+
+def needs_you(error: str | None) -> str:
+    """Return the msgid of the notification that tells the owner what to do about `error`."""
+    return NEEDS_YOU.get((error or "").split(".", 1)[0], NEEDS_YOU_OTHER)
 
 
 def kind_of(error: str | None) -> str:

@@ -20,7 +20,6 @@ from appliance.jobs.registry import Entry
 from appliance.jobs.run import KEEP
 from appliance.keyring import Keyring
 from appliance.store import Collection
-from appliance.web.i18n import N_
 
 if TYPE_CHECKING:
     from appliance.core import Core
@@ -244,9 +243,10 @@ class Scheduler:
         core = self._core()
         if change.notify and core is not None:
             await core.notifications.add(
-                "connectors.needs_user", N_("A connector account needs you"),
+                "connectors.needs_user", policy.needs_you(out.error),
                 f"{account['label']}: {out.message or out.error}",
-                about={"doctype": DOCTYPE, "id": account["_id"]})
+                about={"doctype": DOCTYPE, "id": account["_id"],
+                       "href": f"/apps/connectors/accounts/{account['_id']}"})
 
     async def _prune(self, account_id: str) -> None:
         runs = self._collection(RUNS_DOCTYPE)

@@ -1,6 +1,7 @@
 """The connectors pages: accounts (a form made from each manifest), runs, and answers."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -10,10 +11,13 @@ from appliance.jobs.daemon import SCHEDULER
 from appliance.jobs.manifest import FieldError, Manifest
 from appliance.jobs.scheduler import Scheduler
 from appliance.keyring import KeyringError
+from appliance.keys import SETTINGS
 from appliance.services import ServiceContext
 from appliance.web.forms import text
 from appliance.web.shell import render, translator
-from services.connectors.messages import RUN_STATES, STATES, explain
+from services.connectors.messages import KINDS, RUN_STATES, STATES, explain
+from services.connectors.woob_bridge.install import modules_dir
+from services.connectors.woob_installs import Installs
 
 INPUT_TYPES = {"password": "password", "email": "email", "url": "url"}
 
@@ -83,10 +87,29 @@ def _account_view(scheduler: Scheduler, account: dict[str, Any]) -> dict[str, An
             "run_id": live.run_id if live else None}
 
 
+def _woob_module(account: dict[str, Any]) -> str | None:
+    """Return the woob module an account of the woob connector names (None for others)."""
+    return account["fields"].get("module") or None if account["connector"] == "woob" else None
+
+
 def build(ctx: ServiceContext) -> web.Application:
     """Return the connectors sub-application."""
     app = web.Application()
     routes = web.RouteTableDef()
+    installs = Installs()
+
+    async def stop_installs(_: web.Application) -> None:
+        await installs.close()
+    app.on_cleanup.append(stop_installs)
+
+    async def woob_view(request: web.Request, account: dict[str, Any]) -> dict[str, Any] | None:
+        module = _woob_module(account)
+        if module is None:
+            return None
+        system = request.config_dict[SETTINGS].system
+        place = await asyncio.to_thread(modules_dir, module, system)
+        return {"module": module, "installed": place is not None,
+                "install": installs.get(module)}
 
     def account_of(request: web.Request, scheduler: Scheduler) -> dict[str, Any]:
         account = scheduler.accounts.get(request.match_info["id"])
@@ -94,18 +117,23 @@ def build(ctx: ServiceContext) -> web.Application:
             raise web.HTTPNotFound(text="This account does not exist (any more).")
         return account
 
-    def account_page(request: web.Request, scheduler: Scheduler, account: dict[str, Any], *,
-                     error: str | None = None, typed: dict[str, str] | None = None,
-                     status: int = 200) -> web.Response:
+    async def account_page(request: web.Request, scheduler: Scheduler, account: dict[str, Any],
+                           *, error: str | None = None, typed: dict[str, str] | None = None,
+                           status: int = 200) -> web.Response:
         view = _account_view(scheduler, account)
+        woob = await woob_view(request, account)
         runs = [_run_view(doc, scheduler.live.get(doc["_id"])) for doc in
                 ctx.collections[RUNS_DOCTYPE].find({"account": account["_id"]},
                                                    sort=[{"started_at": "desc"}], limit=30)]
         manifest = view["connector"]
-        return render("connectors/account.html", request, {
-            "account": view, "runs": runs, "states": RUN_STATES, "error": error,
+        response = render("connectors/account.html", request, {
+            "account": view, "runs": runs, "states": RUN_STATES, "error": error, "woob": woob,
+            "kinds": KINDS,
             "fields": _form_fields(manifest, account, typed) if manifest else []},
             status=status)
+        if woob and woob["install"] and woob["install"].status == "running":
+            response.headers["Refresh"] = "2"  # follow the install without any script
+        return response
 
     def form_error(request: web.Request, exc: FieldError | AccountError | KeyringError) -> str:
         _ = translator(request)
@@ -149,7 +177,7 @@ def build(ctx: ServiceContext) -> web.Application:
     @routes.get("/accounts/{id}", name="account")
     async def show(request: web.Request) -> web.Response:
         scheduler = _scheduler(request)
-        return account_page(request, scheduler, account_of(request, scheduler))
+        return await account_page(request, scheduler, account_of(request, scheduler))
 
     @routes.post("/accounts/{id}")
     async def update(request: web.Request) -> web.StreamResponse:
@@ -162,8 +190,8 @@ def build(ctx: ServiceContext) -> web.Application:
             await scheduler.accounts.update(manifest, account["_id"],
                                             text(form, "label", limit=200), typed)
         except (FieldError, AccountError, KeyringError) as exc:
-            return account_page(request, scheduler, account, error=form_error(request, exc),
-                                typed=typed, status=400)
+            return await account_page(request, scheduler, account,
+                                      error=form_error(request, exc), typed=typed, status=400)
         scheduler.wake()
         raise web.HTTPSeeOther(_url(request, "account", id=account["_id"]))
 
@@ -172,6 +200,17 @@ def build(ctx: ServiceContext) -> web.Application:
         scheduler = _scheduler(request)
         run_id = await scheduler.launch(account_of(request, scheduler)["_id"], "manual")
         raise web.HTTPSeeOther(_url(request, "run", id=run_id))
+
+    @routes.post("/accounts/{id}/woob-install")
+    async def woob_install(request: web.Request) -> web.StreamResponse:
+        scheduler = _scheduler(request)
+        account = account_of(request, scheduler)
+        module = _woob_module(account)
+        if module is None:
+            raise web.HTTPBadRequest(text="This account does not use a woob module.")
+        settings = request.config_dict[SETTINGS]
+        installs.start(module, settings.system, settings.woob_repository)
+        raise web.HTTPSeeOther(_url(request, "account", id=account["_id"]))
 
     @routes.post("/accounts/{id}/delete")
     async def remove(request: web.Request) -> web.StreamResponse:
@@ -192,6 +231,7 @@ def build(ctx: ServiceContext) -> web.Application:
         question = live.outcome.question if live is not None else None
         response = render("connectors/run.html", request, {
             "run": run, "live": live is not None, "states": RUN_STATES, "question": question,
+            "kinds": KINDS,
             "explain": explain(run.get("error")), "account": account})
         if live is not None and question is None:
             response.headers["Refresh"] = "2"  # follow the run without any script

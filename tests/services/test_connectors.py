@@ -83,7 +83,7 @@ async def test_the_form_comes_from_the_manifest_and_secrets_are_never_shown(
 
     run_id = await run_now(box, account_id)
     text = await finished(box, run_id)
-    assert "Done" in text and "4 new records in io.hearth.toy.notes" in text
+    assert "Done" in text and "io.hearth.toy.notes: 4 new" in text
     assert "1 file saved" in text and "logged in as xxxx" in text
     doc = scheduler_of(box).accounts.get(account_id)
     assert doc["state"] == "ok" and doc["session"].startswith("v1.")
@@ -137,7 +137,7 @@ async def test_a_two_factor_question_is_answered_in_the_page(box: TestClient) ->
     await box.post(f"/apps/connectors/runs/{run_id}/answer",
                    data={"_csrf": csrf, "answer": "123456"})
     text = await finished(box, run_id)
-    assert "Done" in text and "1 new record in io.hearth.toy.notes" in text
+    assert "Done" in text and "io.hearth.toy.notes: 1 new" in text
 
 
 async def test_a_refused_login_shows_on_the_account_and_in_notifications(box: TestClient) -> None:
@@ -147,7 +147,8 @@ async def test_a_refused_login_shows_on_the_account_and_in_notifications(box: Te
     page = await (await box.get(f"/apps/connectors/accounts/{account_id}")).text()
     assert "Needs you" in page and "refused the login or the password" in page
     notes = await (await box.get("/notifications")).text()
-    assert "A connector account needs you" in notes and "Banque en ligne" in notes
+    assert "login was refused: open the account to check its login and password" in notes and "Banque en ligne" in notes
+    assert f'href="/apps/connectors/accounts/{account_id}"' in notes
     csrf = await page_csrf(box, f"/apps/connectors/accounts/{account_id}")
     await box.post(f"/apps/connectors/accounts/{account_id}/delete", data={"_csrf": csrf})
     assert scheduler_of(box).accounts.get(account_id) is None

@@ -32,11 +32,12 @@ PHONE: dict[str, Any] = {
 class Box:
     """A `hearth serve` process on a loopback port, with its own data folder."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / "hearth.log"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")},
+               **(env or {})}
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(
                 [*HEARTH, "serve", "--data", str(tmp / "data"), "--host", "127.0.0.1",

@@ -2,35 +2,23 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from appliance.jobs.connector import (CHALLENGE_ASKED, NOT_FOUND, ConnectorError, Context)
 from services.connectors.bank_statements import ACCOUNTS, OPERATIONS
 from services.connectors.bank_statements.model import References
 from services.connectors.woob_bridge import records
+from services.connectors.woob_bridge.install import modules_dir
 from services.connectors.woob_bridge.storage import SessionStorage
 
 BILLS = "io.hearth.bills"
-MODULES_DIR = Path("/var/lib/hearth/woob/modules")  # where `woob_modules/<name>/` are put
 # Hearth's fields → the config keys woob modules use for them, most usual first.
 CONFIG_KEYS = {"login": ("login", "username", "userid", "email", "identifiant", "user"),
                "password": ("password", "pass", "secret", "pin", "code"),
                "website": ("website", "site", "region", "domain", "baseurl", "url")}
 ASKS = 4  # questions a run may ask before giving up (a code, then perhaps another)
 T = TypeVar("T")
-
-
-def modules_dir(name: str) -> Path | None:
-    """Return the folder that holds the woob module `name`: a woob_modules package, or the box's."""
-    spec = importlib.util.find_spec("woob_modules")
-    places = [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
-    for place in [*places, MODULES_DIR]:
-        if (place / name / "__init__.py").is_file() or (place / f"{name}.py").is_file():
-            return place
-    return None
 
 
 class Bridge:
@@ -52,11 +40,12 @@ class Bridge:
         """Load the module and make its backend with the account's settings and state."""
         from woob.core.woob import WoobBase
 
-        place = modules_dir(self.module)
+        place = modules_dir(self.module, getattr(self.ctx, "system_dir", None))
         if place is None:
             raise ConnectorError(NOT_FOUND, f"the woob module {self.module!r} is not installed "
-                                            f"on the box: put it in {MODULES_DIR} (see "
-                                            f"docs/connectors.md, Built-in: woob)")
+                                            f"on the box: press “Install this module” on the "
+                                            f"account's page, or run: hearth connector "
+                                            f"woob-install {self.module}")
         woob = WoobBase(modules_path=str(place))
         keys = set(woob.modules_loader.get_or_load_module(self.module).config)
         params: dict[str, Any] = {}
