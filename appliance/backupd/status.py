@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 BACKUP, RESTORE, CHECK, MOVE = "backup", "restore", "check", "move"
@@ -22,6 +23,8 @@ class Status:
     message: str = ""
     started: float = 0.0
     finished: float = 0.0
+    said: str = ""  # the message to translate for whoever looks (a move has no owner yet)
+    said_params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def begin(cls, action: str, files_total: int = 0, bytes_total: int = 0) -> Status:
@@ -42,10 +45,18 @@ class Status:
         """Tell whether the operation is under way."""
         return self.state == RUNNING
 
-    def end(self, state: str, message: str = "") -> None:
+    def end(self, state: str, message: str = "", said: str = "", **params: Any) -> None:
         """Mark the operation finished (done or failed)."""
         self.state, self.message, self.finished = state, message, time.time()
+        self.said, self.said_params = said, params
 
-    def as_json(self) -> dict[str, Any]:
+    def message_in(self, translate: Callable[..., str]) -> str:
+        """Return how it ended, in the language `translate` speaks when it can."""
+        return translate(self.said, **self.said_params) if self.said else self.message
+
+    def as_json(self, translate: Callable[..., str] | None = None) -> dict[str, Any]:
         """Return what the status endpoint answers."""
-        return {**asdict(self), "percent": self.percent}
+        answer = {**asdict(self), "percent": self.percent}
+        if translate is not None:
+            answer["message"] = self.message_in(translate)
+        return answer

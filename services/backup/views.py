@@ -56,7 +56,7 @@ def build(ctx: ServiceContext) -> web.Application:
             try:
                 snapshots = await box.snapshots()
             except WhereError as exc:
-                away = translator(request)(str(exc))
+                away = exc.say(translator(request))
         return render("backup/index.html", request, {
             "plan": plan, "status": box.status, "busy": box.busy(), "error": error,
             "away": away, "snapshots": snapshots,
@@ -90,7 +90,7 @@ def build(ctx: ServiceContext) -> web.Application:
         try:
             await box.set_up(target)
         except WhereError as exc:
-            return await index_page(request, error=_(str(exc)), status=400)
+            return await index_page(request, error=exc.say(_), status=400)
         except Busy:
             return await index_page(request, error=_("Wait for the current task to end."),
                                     status=409)
@@ -142,7 +142,7 @@ def build(ctx: ServiceContext) -> web.Application:
         await _box(request).confirm_kit()
         raise web.HTTPSeeOther(_url(request))
 
-    def start(request: web.Request, what: str, *args: str) -> None:
+    def start(request: web.Request, what: str, *args: object) -> None:
         box = _box(request)
         if not (box.plan.ready and box.plan.kit_confirmed):
             raise web.HTTPSeeOther(_url(request))
@@ -159,12 +159,14 @@ def build(ctx: ServiceContext) -> web.Application:
 
     @routes.post("/check", name="check")
     async def check(request: web.Request) -> web.StreamResponse:
-        start(request, "check")
+        form = await request.post()
+        # every: read every piece of every pack (slower), not only the structure
+        start(request, "check", text(form, "every", limit=8) == "yes")
         raise web.HTTPSeeOther(_url(request))
 
     @routes.get("/status", name="status")
     async def status(request: web.Request) -> web.Response:
-        return web.json_response(_box(request).status.as_json(),
+        return web.json_response(_box(request).status.as_json(translator(request)),
                                  headers={"Cache-Control": "no-store"})
 
     @routes.post("/retention", name="retention")
@@ -184,7 +186,7 @@ def build(ctx: ServiceContext) -> web.Application:
         try:
             snap, entries = await _box(request).listing(request.match_info["id"], path)
         except WhereError as exc:
-            return await index_page(request, error=translator(request)(str(exc)), status=404)
+            return await index_page(request, error=exc.say(translator(request)), status=404)
         parts = [p for p in path.split("/") if p]
         return render("backup/snapshot.html", request, {
             "snapshot": snap, "path": path, "entries": sorted(entries, key=lambda e: (
