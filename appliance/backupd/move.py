@@ -6,7 +6,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from appliance.backup.errors import DAMAGED, DISK_GONE, NO_BACKUP, BackupError, WrongKey
+from appliance.backup.errors import (DAMAGED, DISK_GONE, NO_BACKUP, BackupError, WrongKey,
+                                     explain)
 from appliance.backup.restorer import RestoreReport, Restorer
 from appliance.backup.repository import Repository
 from appliance.backup.snapshot import Snapshot
@@ -68,8 +69,11 @@ def restore_home(repo: Repository, data_dir: Path, system: Path, status: Status,
     damaged: list[str] = []
 
     def restore(target: Path, paths: list[str]) -> None:
-        report = Restorer(repo, snapshot, target,
-                          progress=_tracker(status, stopper, done)).run(paths)
+        try:
+            report = Restorer(repo, snapshot, target,
+                              progress=_tracker(status, stopper, done)).run(paths)
+        except OSError as exc:  # reading the backup disk (the target's errors are explained)
+            raise explain(exc, repo.path, "moving") from None
         done.files, done.bytes = done.files + report.files, done.bytes + report.bytes
         damaged.extend(report.damaged)
     aside = data_dir / "tmp" / f"move-{os.getpid()}"
