@@ -18,7 +18,7 @@ from appliance.backup.errors import DAMAGED, BackupError, Unreadable
 from appliance.backup.repository import Repository
 from appliance.backup.snapshot import Snapshot
 from appliance.backupd import plan as plans
-from appliance.backupd import schedule
+from appliance.backupd import schedule, words
 from appliance.backupd.move import open_backup, restore_home
 from appliance.backupd.jobs import Interrupted, Stopper, back_up, check, restore_into
 from appliance.backupd.plan import Plan, Target
@@ -27,9 +27,9 @@ from appliance.backupd.where import WhereError, instance_id, repo_path, root_of
 from appliance.core import Core
 from appliance.keyring import Keyring, seal, unseal
 from appliance.platform import Platform
-from appliance.platform.disks import size_words
 from appliance.settings import Settings
 from appliance.web.i18n import Catalogs, N_
+from appliance.web.storage_page import size_in
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -228,21 +228,23 @@ class BackupBox:
         except Interrupted:
             raise
         except (WhereError, BackupError) as exc:
-            await self._finished(started, ok=False, message=_where(exc).say(self._say))
+            failed = _where(exc)
+            await self._finished(started, ok=False, message=failed.say(self._say),
+                                 said=failed.args[0], params=failed.params)
             raise
         seconds = max(self.clock() - started, 0.0)
-        stats = snapshot.stats
-        body = self._say(N_("%(files)d files (%(size)s) in %(seconds)d s; %(new)s new. "
-                         "%(forgot)d old backups removed."), files=stats["files"],
-                         size=size_words(stats["bytes"]), seconds=round(seconds),
-                         new=size_words(stats["stored_bytes"]), forgot=pruned)
-        await self._finished(started, ok=True, message=body, snapshot=snapshot.short_id)
-        self.status.end(DONE, body)  # last: whoever sees "done" sees the plan saved
+        said, params = _done_words(snapshot.stats, seconds, pruned)
+        body = words.said(self._say, said, params, size_in(self._lang()))
+        await self._finished(started, ok=True, message=body, snapshot=snapshot.short_id,
+                             said=said, params=params)
+        self.status.end(DONE, body, said, **params)  # last: "done" is seen with the plan saved
 
-    async def _finished(self, started: float, *, ok: bool, message: str,
-                        snapshot: str = "") -> None:
+    async def _finished(self, started: float, *, ok: bool, message: str, snapshot: str = "",
+                        said: str = "", params: dict[str, Any] | None = None) -> None:
         now = self.clock()
-        last = {"when": now, "ok": ok, "message": message, "snapshot": snapshot}
+        # said and params: the page says it again in the language of whoever looks
+        last = {"when": now, "ok": ok, "message": message, "snapshot": snapshot,
+                "said": said, "params": params or {}}
         plan = self.plan.with_(last=last, next_run=schedule.next_slot(now))
         if ok:
             plan = plan.with_(last_success=now)
@@ -268,7 +270,8 @@ class BackupBox:
                                         data_dir, self.status, self._stopper,
                                         self._say(N_("Restored")))
         await self.core.files.rescan()
-        self.status.end(DONE, where)
+        said = N_("Brought back into the Drive: %(where)s")
+        self.status.end(DONE, self._say(said, where=where), said, where=where)
 
     def start_check(self, every: bool = False) -> None:
         """Check the backups' structure (with `every`, read every piece); the page shows it."""
@@ -360,6 +363,19 @@ class BackupBox:
         self._stopper.event.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _done_words(stats: dict[str, Any], seconds: float, pruned: int
+                ) -> tuple[str, dict[str, Any]]:
+    """Return the message (to translate) and parameters that say how a backup went."""
+    params = {"files": stats["files"], "size": int(stats["bytes"]),
+              "seconds": max(1, round(seconds)), "new": int(stats["stored_bytes"]),
+              "forgot": pruned}
+    if pruned:
+        return N_("%(files)d files (%(size)s) backed up in %(seconds)d s, %(new)s of it "
+                  "new. Older backups removed as planned: %(forgot)d."), params
+    return N_("%(files)d files (%(size)s) backed up in %(seconds)d s, %(new)s of it new."
+              ), params
 
 
 def _where(exc: WhereError | BackupError) -> WhereError:

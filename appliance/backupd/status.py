@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from appliance.backupd.words import said
+from appliance.platform.disks import size_words
+
 BACKUP, RESTORE, CHECK, MOVE = "backup", "restore", "check", "move"
 IDLE, RUNNING, DONE, FAILED = "idle", "running", "done", "failed"
 
@@ -50,13 +53,16 @@ class Status:
         self.state, self.message, self.finished = state, message, time.time()
         self.said, self.said_params = said, params
 
-    def message_in(self, translate: Callable[..., str]) -> str:
+    def message_in(self, translate: Callable[..., str],
+                   size: Callable[[int], str] = size_words) -> str:
         """Return how it ended, in the language `translate` speaks when it can."""
-        return translate(self.said, **self.said_params) if self.said else self.message
+        return said(translate, self.said, self.said_params, size) if self.said else \
+            self.message
 
-    def as_json(self, translate: Callable[..., str] | None = None) -> dict[str, Any]:
+    def as_json(self, translate: Callable[..., str] | None = None,
+                size: Callable[[int], str] = size_words) -> dict[str, Any]:
         """Return what the status endpoint answers."""
         answer = {**asdict(self), "percent": self.percent}
         if translate is not None:
-            answer["message"] = self.message_in(translate)
+            answer["message"] = self.message_in(translate, size)
         return answer

@@ -1,6 +1,7 @@
 """What the engine's errors mean for the owner: a code and its parameters, in plain words."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from appliance.backup import errors
@@ -42,3 +43,13 @@ def words_for(exc: errors.BackupError) -> tuple[str, dict[str, Any]]:
     if message is None:
         return OTHER, {"detail": str(exc)}  # unforeseen: the engine's words, said as such
     return message, dict(exc.params)
+
+
+SIZES = ("size", "new")  # parameters that count bytes: written in the reader's units
+
+
+def said(translate: Callable[..., str], message: str, params: dict[str, Any],
+         size: Callable[[int], str]) -> str:
+    """Return a message in the language of `translate`, its byte counts in `size`'s units."""
+    return translate(message, **{k: size(v) if k in SIZES and isinstance(v, int) else v
+                                 for k, v in params.items()})

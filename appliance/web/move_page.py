@@ -17,7 +17,7 @@ from appliance.backupd.where import WhereError, mount_of, usable
 from appliance.web.forms import text
 from appliance.web.i18n import N_
 from appliance.web.shell import render, translator
-from appliance.web.storage_page import describe
+from appliance.web.storage_page import describe, sizes_for
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -34,6 +34,7 @@ async def _page(request: web.Request, box: BackupBox, *, error: str | None = Non
     disks = [d for d in await asyncio.to_thread(platform.disks.list) if usable(d, None)]
     context: dict[str, Any] = {
         "disks": disks, "describe": lambda d: describe(request, d), "error": error,
+        "size": sizes_for(request),
         "folders": platform.helper is None,
         "status": box.status if box.status.action == MOVE else None}
     return render("welcome_restore.html", request, context, status=status)
@@ -92,4 +93,5 @@ async def restore_status(request: web.Request) -> web.Response:
     """Say how far the move is (nothing else: anyone on the network may ask)."""
     box = request.config_dict[BACKUPS]
     status = box.status if box.status.action == MOVE else Status()
-    return web.json_response(status.as_json(translator(request)), headers={"Cache-Control": "no-store"})
+    return web.json_response(status.as_json(translator(request), sizes_for(request)),
+                             headers={"Cache-Control": "no-store"})

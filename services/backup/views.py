@@ -14,6 +14,7 @@ from appliance.backupd.box import BackupBox, Busy
 from appliance.backupd.daemon import BACKUPS
 from appliance.backupd.plan import DISK, FOLDER, Target
 from appliance.backupd.where import WhereError, instance_id, usable
+from appliance.backupd.words import said
 from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition
 from appliance.web.forms import text
@@ -61,7 +62,7 @@ def build(ctx: ServiceContext) -> web.Application:
             "plan": plan, "status": box.status, "busy": box.busy(), "error": error,
             "away": away, "snapshots": snapshots,
             "disks": [] if plan.target else await _disks(request),
-            "describe": lambda d: describe(request, d), "size": sizes_for(request),
+            "describe": lambda d: describe(request, d), "size": sizes_for(request), "said": said,
             "folders": request.config_dict[keys.PLATFORM].helper is None,
             "link": lambda name="index", **p: _url(request, name, **p)}, status=status)
 
@@ -166,7 +167,8 @@ def build(ctx: ServiceContext) -> web.Application:
 
     @routes.get("/status", name="status")
     async def status(request: web.Request) -> web.Response:
-        return web.json_response(_box(request).status.as_json(translator(request)),
+        return web.json_response(_box(request).status.as_json(translator(request),
+                                                             sizes_for(request)),
                                  headers={"Cache-Control": "no-store"})
 
     @routes.post("/retention", name="retention")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.web.conftest import Box, NewContext, box, chromium, new_context
+from tests.conftest import PASSPHRASE
+from tests.web.conftest import PHONE, Box, NewContext, box, chromium, new_context
 from tests.test_cli import HEARTH
 from tests.web.test_browser import set_up_box, sign_in
 
@@ -115,3 +116,70 @@ def test_move_my_hearth_from_the_welcome_page(new_context: NewContext, chromium:
     expect(fresh.locator(".brand")).to_contain_text("ancienne")
     served = box.log.parent / "data" / "files" / "lettre.txt"
     assert served.read_text() == "Chère Marie\n"
+
+
+def kept_and_backed_up(owner: Page, tmp_path: Path) -> str:
+    """Set backups up into a folder, keep the kit, back up once; return the key."""
+    key = choose_folder(owner, tmp_path / "backups")
+    owner.get_by_test_id("kept").check()
+    owner.get_by_role("button", name="Done").click()
+    owner.get_by_role("button", name="Back up now").click()
+    expect(owner.get_by_test_id("ended")).to_have_class("ok", timeout=60_000)
+    return key
+
+
+def test_one_file_comes_back_from_an_older_backup(owner: Page, box: Box,
+                                                  tmp_path: Path) -> None:
+    key = kept_and_backed_up(owner, tmp_path)
+    photo = box.log.parent / "data" / "files" / "Photos" / "IMG_007.jpg"
+    before = photo.read_bytes()
+    photo.write_bytes(b"overwritten by mistake")
+    # A later backup (from the `hearth` command, which prunes nothing) holds the bad copy.
+    repo = next((tmp_path / "backups" / "hearth-backups").iterdir())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
+    subprocess.run([*HEARTH, "backup", "run", "--repo", str(repo), "--data",
+                    str(box.log.parent / "data")], env={**env, "HEARTH_BACKUP_KEY": key},
+                   check=True, capture_output=True)
+    owner.goto(BACKUPS)
+    backups = owner.get_by_test_id("snapshots").get_by_role("link")
+    expect(backups).to_have_count(2)
+    backups.last.click()  # newest first: the last is the older one
+    expect(owner.get_by_role("heading", level=1)).to_contain_text("Backup of")
+    owner.get_by_role("link", name="Photos").click()
+    row = owner.get_by_test_id("entries").locator("li", has_text="IMG_007.jpg")
+    expect(row).to_contain_text("500 kB")
+    row.get_by_role("button", name="Restore into the Drive").click()
+    ended = owner.get_by_test_id("ended")
+    expect(ended).to_contain_text("Brought back into the Drive: /Restored ", timeout=30_000)
+    where = ended.inner_text().split(": ", 1)[1].strip()
+    restored = box.log.parent / "data" / "files" / where.lstrip("/")
+    assert restored.read_bytes() == before and photo.read_bytes() == b"overwritten by mistake"
+
+
+def fits_a_phone(page: Page) -> None:
+    """Assert nothing scrolls sideways and every button is big enough for a thumb."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, page.url
+    heights = page.evaluate("""() => [...document.querySelectorAll('button, a.button')]
+        .filter(b => b.offsetParent).map(b => [b.textContent.trim(),
+                                               b.getBoundingClientRect().height])""")
+    assert heights and all(h >= 40 for _, h in heights), heights
+
+
+def test_the_backup_pages_fit_a_phone_in_french(owner: Page, new_context: NewContext,
+                                                box: Box, tmp_path: Path) -> None:
+    kept_and_backed_up(owner, tmp_path)
+    phone = new_context(locale="fr-FR", **PHONE)
+    phone.add_cookies([{"name": "hearth_lang", "value": "fr", "url": box.url}])  # the box's
+    page = phone.new_page()
+    page.goto("/login")
+    page.get_by_label("Phrase secrète").fill(PASSPHRASE)
+    page.get_by_role("button", name="Connexion").click()
+    page.goto(BACKUPS)
+    expect(page.get_by_role("heading", name="Sauvegardes gardées")).to_be_visible()
+    expect(page.get_by_test_id("last")).to_contain_text(re.compile(r"\d+ fichiers \(20 Mo\)"))
+    expect(page.get_by_text("Prochaine sauvegarde")).to_contain_text(re.compile(r"\d{4}"))
+    fits_a_phone(page)
+    page.get_by_test_id("snapshots").get_by_role("link").first.click()
+    page.get_by_role("link", name="Photos").click()
+    expect(page.get_by_test_id("restore").first).to_have_text("Restaurer dans le Drive")
+    fits_a_phone(page)
