@@ -289,14 +289,15 @@ class BackupBox:
         if not report.hurt:
             self.status.end(FAILED, self._say(N_(
                 "Some damage was found on the backup disk, but every file of your backups "
-                "can still be brought back. Back up now: the next backups store afresh what "
-                "they need. If it happens again, the disk may be failing: use another one.")))
+                "can still be brought back. If it happens again, the disk may be failing: "
+                "replace it.")))
             return
         self.status.end(FAILED, self._say(N_(
             "Some pieces on the backup disk are damaged. These can't be brought back from "
-            "those backups: %(what)s. Back up now: the next backup stores again every file "
-            "still on the box. If it happens again, the disk may be failing: use another "
-            "one."), what=" ; ".join(self._hurt_words(report.hurt))))
+            "those backups: %(what)s. The files on the box itself are not affected. Newer "
+            "backups reuse the same pieces while those files stay unchanged, so keep a copy "
+            "of them elsewhere, and replace the backup disk if this happens again."),
+            what=" ; ".join(self._hurt_words(report.hurt))))
 
     def _hurt_words(self, hurt: list[tuple[float, str]]) -> list[str]:
         """Return "backup of <date>: file, file…" for each backup with damaged files."""

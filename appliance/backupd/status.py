@@ -41,6 +41,8 @@ class Status:
             return 100
         done, total = (self.bytes_done, self.bytes_total) if self.bytes_total else \
             (self.files_done, self.files_total)
+        if total > 0 and done >= total and not self.running:
+            return 100  # it went through everything, even if it found something wrong
         return 0 if total <= 0 else min(99, done * 100 // total)
 
     @property

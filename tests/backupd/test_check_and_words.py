@@ -50,7 +50,8 @@ async def test_checking_every_piece_names_the_damaged_files(box: Box, tmp_path: 
     assert status["state"] == "failed", status
     assert status["files_total"] > 0 and status["files_done"] == status["files_total"]
     assert "the backup of" in status["message"] and "Photos/cat.jpg" in status["message"]
-    assert "Back up now" in status["message"] and "pack" not in status["message"]
+    assert "not affected" in status["message"] and "pack" not in status["message"]
+    assert status["percent"] == 100  # it read everything, and found damage
     page = await (await box.client.get(BASE)).text()
     assert "Photos/cat.jpg" in page and "parts read" in page
 
@@ -74,7 +75,7 @@ async def test_errors_reach_a_french_owner_in_french(tmp_path: Path, disks: Fake
         await post(box.client, BASE, BASE + "check", every="yes")
         status = await finished(box.client)
         assert "Photos/cat.jpg" in status["message"]
-        assert "la sauvegarde du" in status["message"] and "Sauvegardez" in status["message"]
+        assert "la sauvegarde du" in status["message"] and "pas touchés" in status["message"]
 
         # Another run holds the backup disk: said in French, with what to do.
         lock = RepositoryLock.acquire(repo_of(box, tmp_path), "prune")
