@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from appliance.backup.restorer import Restorer
-from appliance.backup.storecopy import read_collection
+from appliance.backup.storecopy import collection_documents
 from tests.backupd.conftest import BASE, Box, finished, post, set_up
 from tests.conftest import page_csrf
 
@@ -57,12 +57,8 @@ async def test_writes_during_a_backup_all_survive_and_the_backup_is_consistent(
     snapshot = await asyncio.to_thread(repo.find_snapshot, None)
     target = tmp_path / "restored"
     await asyncio.to_thread(Restorer(repo, snapshot, target).run, [f"store/{DOCTYPE}"])
-    copy = read_collection(target / "store" / DOCTYPE)
-    assert copy is not None
-    try:
-        saved = copy.documents()
-    finally:
-        copy.close()
+    saved = collection_documents(target / "store" / DOCTYPE)
+    assert saved is not None
     numbers = sorted(int(d["title"].split()[1]) for d in saved)
     assert numbers == list(range(len(numbers))) and len(numbers) >= 20, numbers
     assert all(d["url"] == f"https://example.org/{int(d['title'].split()[1])}" for d in saved)
