@@ -82,8 +82,8 @@ def test_back_up_now_shows_the_bar_until_it_is_done(owner: Page, tmp_path: Path)
     expect(owner.get_by_text("Your backup is done")).to_be_visible()
 
 
-def test_move_my_hearth_from_the_welcome_page(new_context: NewContext, chromium: Browser,
-                                              box: Box, tmp_path: Path) -> None:
+def old_box_backed_up(chromium: Browser, tmp_path: Path) -> str:
+    """Set up an old box, stop it, back it up into tmp_path/usb with `hearth`; return the key."""
     (tmp_path / "old").mkdir()
     old = Box(tmp_path / "old")  # the old box, set up by its owner, then backed up and stopped
     try:
@@ -102,13 +102,22 @@ def test_move_my_hearth_from_the_welcome_page(new_context: NewContext, chromium:
                          capture_output=True, text=True).stdout.strip()
     subprocess.run([*HEARTH, "backup", "run", "--repo", str(repo), "--data", str(data)],
                    env={**env, "HEARTH_BACKUP_KEY": key}, check=True, capture_output=True)
+    return key
 
-    fresh = new_context().new_page()
+
+def start_the_move(fresh: Page, tmp_path: Path, key: str) -> None:
     fresh.goto("/")
     fresh.get_by_test_id("have-backup").click()
     fresh.get_by_label("Or a folder on this computer").fill(str(tmp_path / "usb"))
     fresh.get_by_label("Recovery key").fill(key.replace("-", " ").lower())
     fresh.get_by_role("button", name="Restore everything").click()
+
+
+def test_move_my_hearth_from_the_welcome_page(new_context: NewContext, chromium: Browser,
+                                              box: Box, tmp_path: Path) -> None:
+    key = old_box_backed_up(chromium, tmp_path)
+    fresh = new_context().new_page()
+    start_the_move(fresh, tmp_path, key)
     expect(fresh.get_by_test_id("progress").locator("progress")).to_be_visible()
     expect(fresh).to_have_url(re.compile(r"/login"), timeout=60_000)
     sign_in(fresh)
@@ -183,3 +192,22 @@ def test_the_backup_pages_fit_a_phone_in_french(owner: Page, new_context: NewCon
     page.get_by_role("link", name="Photos").click()
     expect(page.get_by_test_id("restore").first).to_have_text("Restaurer dans le Drive")
     fits_a_phone(page)
+
+
+def test_a_move_that_fails_says_why_and_offers_to_try_again(
+        new_context: NewContext, chromium: Browser, box: Box, tmp_path: Path) -> None:
+    key = old_box_backed_up(chromium, tmp_path)
+    packs = sorted((tmp_path / "usb").glob("hearth-backups/*/packs/*/*"),
+                   key=lambda p: p.stat().st_size)
+    damaged = bytearray(packs[-1].read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    packs[-1].write_bytes(bytes(damaged))
+    fresh = new_context().new_page()
+    start_the_move(fresh, tmp_path, key)
+    expect(fresh.get_by_test_id("move-failed")).to_be_visible(timeout=60_000)
+    expect(fresh).to_have_url(re.compile(r"/welcome/restore$"))  # not sent to sign in
+    expect(fresh.get_by_test_id("ended")).to_contain_text("damaged on the backup disk")
+    expect(fresh.get_by_role("button", name="Restore everything")).to_be_visible()
+    fresh.get_by_role("link", name="Back: set up a new Hearth instead").click()
+    set_up_box(fresh, name="nouvelle")  # starting fresh works: nothing was half moved in
+    assert not (box.log.parent / "data" / "files" / "lettre.txt").exists()
