@@ -209,7 +209,8 @@ class BackupBox:
             self.status.end(FAILED, said.say(self._say), said.args[0], **said.params)
             logger.error("%s failed: %s", self.status.action, exc)
         except Exception as exc:
-            self.status.end(FAILED, repr(exc))
+            self.status.end(FAILED, self._say(words.OTHER, detail=str(exc) or repr(exc)),
+                            words.OTHER, detail=str(exc) or repr(exc))
             logger.exception("%s failed", self.status.action)
 
     def start_backup(self, trigger: str) -> None:
