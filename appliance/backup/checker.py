@@ -24,6 +24,7 @@ class CheckReport:
     bytes_read: int = 0
     damage: list[str] = field(default_factory=list)
     affected: list[str] = field(default_factory=list)
+    hurt: list[tuple[float, str]] = field(default_factory=list)  # (snapshot time, path)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -114,6 +115,7 @@ class Checker:
             self.report.damage.append(f"snapshot {name[:8]} is damaged ({exc})")
             return
         for path in self._bad_paths(index, snapshot.tree):
+            self.report.hurt.append((snapshot.time, path))
             self.report.affected.append(f"snapshot {snapshot.short_id} ({snapshot.when}): "
                                         f"{path or '(everything)'}")
 

@@ -3,22 +3,44 @@ from __future__ import annotations
 
 import errno
 from pathlib import Path
+from typing import Any
+
+# What went wrong, as a code the box turns into the owner's language (appliance/backupd/words.py);
+# the English message stays for the `hearth` command and the logs.
+OTHER, DISK_FULL, READ_ONLY, DISK_GONE, IO_ERROR, DENIED = (
+    "other", "disk-full", "read-only", "disk-gone", "io-error", "denied")
+WRONG_KEY, KEY_TYPO, LOCKED, DAMAGED, NO_BACKUP = (
+    "wrong-key", "key-typo", "locked", "damaged", "no-backup")
 
 
 class BackupError(Exception):
     """A backup, check or restore can't go on; the message is for the owner."""
 
+    code = OTHER
+
+    def __init__(self, message: str, *, code: str = "", **params: Any) -> None:
+        super().__init__(message)
+        if code:
+            self.code = code
+        self.params = params  # what the translated message names (counts, paths)
+
 
 class WrongKey(BackupError):
     """The recovery key given doesn't open the repository (or has a typo)."""
+
+    code = WRONG_KEY
 
 
 class RepositoryLocked(BackupError):
     """Another backup or prune holds the repository."""
 
+    code = LOCKED
+
 
 class DiskFull(BackupError):
     """The backup disk is full; what was written so far is consistent."""
+
+    code = DISK_FULL
 
 
 class Unreadable(Exception):
@@ -34,17 +56,18 @@ def explain(exc: OSError, where: Path | str, doing: str) -> BackupError:
             "`hearth backup prune` to drop old snapshots, then run the backup again")
     if exc.errno == errno.EROFS:
         return BackupError(f"{where} is read-only ({doing}); check that the backup disk is "
-                           "mounted for writing")
+                           "mounted for writing", code=READ_ONLY)
     if exc.errno in (errno.EIO, errno.ENODEV, errno.ENXIO, errno.ESTALE):
         return BackupError(f"an input/output error at {where} ({doing}): the disk may have "
                            "been unplugged or be failing. Plug it back in and run `hearth "
-                           "backup check`")
+                           "backup check`", code=IO_ERROR)
     if exc.errno == errno.ENOENT and not _reachable(where):
         return BackupError(f"{where} is gone ({doing}): its disk may have been unplugged or "
-                           "unmounted. Plug it back in and run `hearth backup check`")
+                           "unmounted. Plug it back in and run `hearth backup check`",
+                           code=DISK_GONE)
     if exc.errno == errno.EACCES:
         return BackupError(f"permission denied at {where} ({doing}); run as the user that "
-                           "owns it (hearth), or fix its permissions")
+                           "owns it (hearth), or fix its permissions", code=DENIED)
     return BackupError(f"{doing} failed at {where}: {exc.strerror or exc}")
 
 

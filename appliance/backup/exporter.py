@@ -16,7 +16,7 @@ from typing import Protocol
 
 from appliance.backup.durability import fsync_dir
 from appliance.backup.errors import BackupError, explain
-from appliance.backup.storecopy import read_collection
+from appliance.backup.storecopy import collection_documents
 
 logger = logging.getLogger(__name__)
 
@@ -128,13 +128,9 @@ def export(data: Path, out: Path, *, exclude: frozenset[str] = frozenset()) -> E
 
 
 def _add_documents(archive: _Archive, folder: Path, report: ExportReport) -> None:
-    copy = read_collection(folder)
-    if copy is None:
+    docs = collection_documents(folder)
+    if docs is None:
         return
-    try:
-        docs = copy.documents()
-    finally:
-        copy.close()
     docs.sort(key=lambda d: str(d["_id"]))
     archive.add_bytes(f"documents/{folder.name}.json",
                       json.dumps(docs, ensure_ascii=False, indent=1).encode("utf-8"))

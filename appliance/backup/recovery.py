@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from appliance.backup.errors import WrongKey
+from appliance.backup.errors import KEY_TYPO, WrongKey
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 _VALUES = {c: n for n, c in enumerate(ALPHABET)} | {"O": 0, "I": 1, "L": 1}
@@ -40,15 +40,18 @@ def parse(text: str) -> str:
     bad = sorted({c for c in cleaned if c not in _VALUES})
     if bad:
         raise WrongKey(f"the recovery key contains {', '.join(map(repr, bad))}, which a "
-                       "recovery key never has; copy it again from the emergency kit")
+                       "recovery key never has; copy it again from the emergency kit",
+                       code=KEY_TYPO)
     if len(cleaned) != KEY_CHARS:
         raise WrongKey(f"the recovery key has {len(cleaned)} characters instead of "
-                       f"{KEY_CHARS} (9 groups of 4); copy it again from the emergency kit")
+                       f"{KEY_CHARS} (9 groups of 4); copy it again from the emergency kit",
+                       code=KEY_TYPO)
     canonical = "".join(ALPHABET[_VALUES[c]] for c in cleaned)
     number = 0
     for c in canonical[:DATA_CHARS]:
         number = number << 5 | _VALUES[c]
     if _check(number.to_bytes(RANDOM_BYTES, "big")) != canonical[DATA_CHARS:]:
         raise WrongKey("the recovery key has a typo (its last group doesn't match the "
-                       "others); compare it with the emergency kit, group by group")
+                       "others); compare it with the emergency kit, group by group",
+                       code=KEY_TYPO)
     return canonical

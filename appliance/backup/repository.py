@@ -16,7 +16,7 @@ from appliance.backup import keys as keyfile
 from appliance.backup import tree as trees
 from appliance.backup.cipher import Cipher, choose_aead
 from appliance.backup.durability import fsync_dir, write_atomic
-from appliance.backup.errors import BackupError, Unreadable, explain
+from appliance.backup.errors import NO_BACKUP, BackupError, Unreadable, explain
 from appliance.backup.index import (
     ChunkIndex,
     PackRecord,
@@ -110,8 +110,8 @@ class Repository:
             config = json.loads((path / "config").read_bytes())
         except FileNotFoundError:
             raise BackupError(f"there is no backup repository at {path}: is the backup "
-                              "disk plugged in and mounted? (`hearth backup init` makes one)"
-                              ) from None
+                              "disk plugged in and mounted? (`hearth backup init` makes one)",
+                              code=NO_BACKUP) from None
         except (OSError, ValueError) as exc:
             raise BackupError(f"{path}/config can't be read ({exc}); the repository is "
                               "damaged there") from None

@@ -81,3 +81,14 @@ def read_collection(folder: Path) -> CollectionCopy | None:
         time.sleep(0.01 * attempt)
     raise BackupError(f"the store collection {folder.name} kept changing while it was read "
                       f"({ATTEMPTS} tries); run the backup again when Hearth is less busy")
+
+
+def collection_documents(folder: Path) -> list[dict[str, Any]] | None:
+    """Return a collection folder's documents, read consistently; None if it has none."""
+    copy = read_collection(folder)
+    if copy is None:
+        return None
+    try:
+        return copy.documents()
+    finally:
+        copy.close()

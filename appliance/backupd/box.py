@@ -6,16 +6,19 @@ import logging
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from babel.dates import format_datetime
+
 from appliance.backup import recovery
 from appliance.backup import tree as trees
-from appliance.backup.errors import BackupError, Unreadable
+from appliance.backup.errors import DAMAGED, BackupError, Unreadable
 from appliance.backup.repository import Repository
 from appliance.backup.snapshot import Snapshot
 from appliance.backupd import plan as plans
-from appliance.backupd import schedule
+from appliance.backupd import schedule, words
 from appliance.backupd.move import open_backup, restore_home
 from appliance.backupd.jobs import Interrupted, Stopper, back_up, check, restore_into
 from appliance.backupd.plan import Plan, Target
@@ -24,9 +27,9 @@ from appliance.backupd.where import WhereError, instance_id, repo_path, root_of
 from appliance.core import Core
 from appliance.keyring import Keyring, seal, unseal
 from appliance.platform import Platform
-from appliance.platform.disks import size_words
 from appliance.settings import Settings
 from appliance.web.i18n import Catalogs, N_
+from appliance.web.storage_page import size_in
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,11 +72,14 @@ class BackupBox:
         await asyncio.to_thread(plans.save, self.settings.system, plan)
         self.plan = plan
 
+    def _lang(self) -> str:
+        """Return the owner's language (English until there is an owner)."""
+        owner = self.core.owner if self.core.available else None
+        return (owner.language if owner is not None else None) or "en"
+
     def _say(self, message: str, **params: Any) -> str:
         """Translate a message into the owner's language (notifications are stored as text)."""
-        owner = self.core.owner if self.core.available else None
-        lang = (owner.language if owner is not None else None) or "en"
-        text = self._catalogs.get(lang).gettext(message)
+        text = self._catalogs.get(self._lang()).gettext(message)
         return text % params if params else text
 
     # the recovery key, sealed on the system side
@@ -105,7 +111,7 @@ class BackupBox:
         try:
             repo_id, sealed = await asyncio.to_thread(init)
         except BackupError as exc:
-            raise WhereError(str(exc)) from None
+            raise WhereError.of(exc) from None
         await self._save(Plan(target=target, repo_id=repo_id, sealed_key=sealed,
                               policy=self.plan.policy,
                               next_run=schedule.next_slot(self.clock())))
@@ -138,7 +144,7 @@ class BackupBox:
                 self._repo = await asyncio.to_thread(Repository.open, path,
                                                      await asyncio.to_thread(self.recovery_key))
             except BackupError as exc:
-                raise WhereError(str(exc)) from None
+                raise WhereError.of(exc) from None
         return self._repo
 
     # reading
@@ -174,8 +180,10 @@ class BackupBox:
                 repo.close()
         try:
             return await asyncio.to_thread(read)
-        except (BackupError, Unreadable) as exc:  # damaged, or a prune is under way
-            raise WhereError(str(exc)) from None
+        except Unreadable as exc:  # damaged, or a prune is under way
+            raise WhereError.of(BackupError(str(exc), code=DAMAGED, count=1)) from None
+        except BackupError as exc:
+            raise WhereError.of(exc) from None
 
     # operations
 
@@ -197,10 +205,12 @@ class BackupBox:
             self.status.end(FAILED, self._say(N_("Stopped when the box stopped; the next backup "
                                               "completes it.")))
         except (WhereError, BackupError) as exc:
-            self.status.end(FAILED, self._say(str(exc)))
+            said = _where(exc)
+            self.status.end(FAILED, said.say(self._say), said.args[0], **said.params)
             logger.error("%s failed: %s", self.status.action, exc)
         except Exception as exc:
-            self.status.end(FAILED, repr(exc))
+            self.status.end(FAILED, self._say(words.OTHER, detail=str(exc) or repr(exc)),
+                            words.OTHER, detail=str(exc) or repr(exc))
             logger.exception("%s failed", self.status.action)
 
     def start_backup(self, trigger: str) -> None:
@@ -219,21 +229,23 @@ class BackupBox:
         except Interrupted:
             raise
         except (WhereError, BackupError) as exc:
-            await self._finished(started, ok=False, message=self._say(str(exc)))
+            failed = _where(exc)
+            await self._finished(started, ok=False, message=failed.say(self._say),
+                                 said=failed.args[0], params=failed.params)
             raise
         seconds = max(self.clock() - started, 0.0)
-        stats = snapshot.stats
-        body = self._say(N_("%(files)d files (%(size)s) in %(seconds)d s; %(new)s new. "
-                         "%(forgot)d old snapshots removed."), files=stats["files"],
-                         size=size_words(stats["bytes"]), seconds=round(seconds),
-                         new=size_words(stats["stored_bytes"]), forgot=pruned)
-        await self._finished(started, ok=True, message=body, snapshot=snapshot.short_id)
-        self.status.end(DONE, body)  # last: whoever sees "done" sees the plan saved
+        said, params = _done_words(snapshot.stats, seconds, pruned)
+        body = words.said(self._say, said, params, size_in(self._lang()))
+        await self._finished(started, ok=True, message=body, snapshot=snapshot.short_id,
+                             said=said, params=params)
+        self.status.end(DONE, body, said, **params)  # last: "done" is seen with the plan saved
 
-    async def _finished(self, started: float, *, ok: bool, message: str,
-                        snapshot: str = "") -> None:
+    async def _finished(self, started: float, *, ok: bool, message: str, snapshot: str = "",
+                        said: str = "", params: dict[str, Any] | None = None) -> None:
         now = self.clock()
-        last = {"when": now, "ok": ok, "message": message, "snapshot": snapshot}
+        # said and params: the page says it again in the language of whoever looks
+        last = {"when": now, "ok": ok, "message": message, "snapshot": snapshot,
+                "said": said, "params": params or {}}
         plan = self.plan.with_(last=last, next_run=schedule.next_slot(now))
         if ok:
             plan = plan.with_(last_success=now)
@@ -259,29 +271,73 @@ class BackupBox:
                                         data_dir, self.status, self._stopper,
                                         self._say(N_("Restored")))
         await self.core.files.rescan()
-        self.status.end(DONE, where)
+        said = N_("Brought back into the Drive: %(where)s")
+        self.status.end(DONE, self._say(said, where=where), said, where=where)
 
-    def start_check(self) -> None:
-        """Check the repository's structure; the result is shown on the page."""
-        self._start(CHECK, self._check)
+    def start_check(self, every: bool = False) -> None:
+        """Check the backups' structure (with `every`, read every piece); the page shows it."""
+        self._start(CHECK, lambda: self._check(every))
 
-    async def _check(self) -> None:
+    async def _check(self, every: bool) -> None:
         repo = await self.repository()
-        report = await asyncio.to_thread(check, repo)
+        report = await asyncio.to_thread(check, repo, self.status, self._stopper,
+                                         read_data=every)
         if report.ok:
-            self.status.end(DONE, self._say(N_("No damage found in %(n)d snapshots."),
+            self.status.end(DONE, self._say(N_("No damage found in %(n)d backups."),
                                             n=report.snapshots))
-        else:
-            self.status.end(FAILED, self._say(N_("Damage found: %(what)s. Run a backup again "
-                                              "to store what is still on the box."),
-                                              what="; ".join(report.damage[:5])))
+            return
+        logger.error("check found damage: %s", "; ".join(report.damage[:20]))
+        if not report.hurt:
+            self.status.end(FAILED, self._say(N_(
+                "Some damage was found on the backup disk, but every file of your backups "
+                "can still be brought back. If it happens again, the disk may be failing: "
+                "replace it.")))
+            return
+        self.status.end(FAILED, self._say(N_(
+            "Some pieces on the backup disk are damaged. These can't be brought back from "
+            "those backups: %(what)s. The files on the box itself are not affected. Newer "
+            "backups reuse the same pieces while those files stay unchanged, so keep a copy "
+            "of them elsewhere, and replace the backup disk if this happens again."),
+            what=" ; ".join(self._hurt_words(report.hurt))))
+
+    def _hurt_words(self, hurt: list[tuple[float, str]]) -> list[str]:
+        """Return "backup of <date>: file, file…" for each backup with damaged files."""
+        by_backup: dict[float, list[str]] = {}
+        for when, path in hurt:
+            named = self._path_words(path)
+            if named not in by_backup.setdefault(when, []):
+                by_backup[when].append(named)
+        lines = []
+        for when in sorted(by_backup, reverse=True):
+            paths = by_backup[when]
+            more = self._say(N_(" and %(n)d more"), n=len(paths) - 5) if len(paths) > 5 else ""
+            lines.append(self._say(N_("the backup of %(when)s: %(paths)s"),
+                                   when=self._date(when), paths=", ".join(paths[:5]) + more))
+        return lines
+
+    def _path_words(self, path: str) -> str:
+        """Return a path of a snapshot as the owner knows it (a Drive path, documents…)."""
+        top, _, rest = path.partition("/")
+        if top == "files" and rest:
+            return rest
+        if top == "files":
+            return self._say(N_("all of the Drive"))
+        if top == "store":
+            return self._say(N_("documents (notes, bills, bookmarks…)"))
+        if top == "system":
+            return self._say(N_("the box's settings"))
+        return self._say(N_("everything"))
+
+    def _date(self, when: float) -> str:
+        """Return a date and time in the owner's language."""
+        return format_datetime(datetime.fromtimestamp(when), "medium", locale=self._lang())
 
     async def open_backup(self, root: Path, key: str) -> Repository:
         """Return the repository under root that a recovery key (as typed) opens."""
         try:
             return await asyncio.to_thread(open_backup, root, recovery.parse(key))
         except BackupError as exc:
-            raise WhereError(str(exc)) from None
+            raise WhereError.of(exc) from None
 
     def start_move(self, repo: Repository) -> None:
         """Restore everything of the newest snapshot onto this fresh box, then carry on."""
@@ -309,6 +365,24 @@ class BackupBox:
         self._stopper.event.set()
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _done_words(stats: dict[str, Any], seconds: float, pruned: int
+                ) -> tuple[str, dict[str, Any]]:
+    """Return the message (to translate) and parameters that say how a backup went."""
+    params = {"files": stats["files"], "size": int(stats["bytes"]),
+              "seconds": max(1, round(seconds)), "new": int(stats["stored_bytes"]),
+              "forgot": pruned}
+    if pruned:
+        return N_("%(files)d files (%(size)s) backed up in %(seconds)d s, %(new)s of it "
+                  "new. Older backups removed as planned: %(forgot)d."), params
+    return N_("%(files)d files (%(size)s) backed up in %(seconds)d s, %(new)s of it new."
+              ), params
+
+
+def _where(exc: WhereError | BackupError) -> WhereError:
+    """Return an error in the owner's words (a WhereError already is)."""
+    return exc if isinstance(exc, WhereError) else WhereError.of(exc)
 
 
 def _in_drive(path: str) -> str:

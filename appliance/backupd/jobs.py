@@ -138,6 +138,14 @@ def unused(folder: Path, name: str) -> Path:
     return candidate
 
 
-def check(repo: Repository) -> CheckReport:
-    """Check the repository's structure."""
-    return Checker(repo).run()
+def check(repo: Repository, status: Status, stopper: Stopper, *,
+          read_data: bool = False) -> CheckReport:
+    """Check the repository's structure and, with read_data, every piece of every pack."""
+    if read_data:
+        sizes = [p.stat().st_size for p in (repo.path / "packs").glob("*/*") if p.is_file()]
+        status.files_total, status.bytes_total = len(sizes), sum(sizes)
+
+    def progress(report: CheckReport) -> None:
+        status.files_done, status.bytes_done = report.packs, report.bytes_read
+        stopper.check()
+    return Checker(repo, read_data=read_data, progress=progress).run()

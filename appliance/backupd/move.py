@@ -6,7 +6,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from appliance.backup.errors import BackupError, WrongKey
+from appliance.backup.errors import (DAMAGED, DISK_GONE, NO_BACKUP, BackupError, WrongKey,
+                                     explain)
 from appliance.backup.restorer import RestoreReport, Restorer
 from appliance.backup.repository import Repository
 from appliance.backup.snapshot import Snapshot
@@ -30,7 +31,7 @@ def open_backup(root: Path, key: str) -> Repository:
     """Return the repository under root that the recovery key opens; WrongKey if none does."""
     found = repositories(root)
     if not found:
-        raise BackupError("there is no Hearth backup on this disk")
+        raise BackupError("there is no Hearth backup on this disk", code=NO_BACKUP)
     wrong: BackupError | None = None
     for path in found:
         try:
@@ -54,8 +55,10 @@ def restore_home(repo: Repository, data_dir: Path, system: Path, status: Status,
                  stopper: Stopper) -> Snapshot:
     """Put the newest snapshot's data folder and system folder in place of a fresh box's.
 
-    Only for a box with no owner yet: its empty store is replaced whole (a
-    journal of the fresh store must not replay over the old snapshot).
+    Only for a box with no owner yet. Everything is restored aside first (beside
+    the data folder and beside the system folder, on their own disks) and put in
+    place only once all of it came back: a move that fails — wrong disk, disk
+    pulled out, damage — leaves the fresh box as it was, ready to try again.
     """
     snapshot = repo.find_snapshot(None)
     index = repo.load_index()
@@ -66,29 +69,44 @@ def restore_home(repo: Repository, data_dir: Path, system: Path, status: Status,
     damaged: list[str] = []
 
     def restore(target: Path, paths: list[str]) -> None:
-        report = Restorer(repo, snapshot, target,
-                          progress=_tracker(status, stopper, done)).run(paths)
+        try:
+            report = Restorer(repo, snapshot, target,
+                              progress=_tracker(status, stopper, done)).run(paths)
+        except OSError as exc:  # reading the backup disk (the target's errors are explained)
+            raise explain(exc, repo.path, "moving") from None
         done.files, done.bytes = done.files + report.files, done.bytes + report.bytes
         damaged.extend(report.damaged)
-    # The store (the owner) goes last: until then a failed move leaves a box that can try again.
-    restore(data_dir, [n for n in names if n not in (SYSTEM, STORE)])
-    if SYSTEM in names:
-        staging = system.parent / f".hearth-move-{os.getpid()}"
-        try:
-            restore(staging, [SYSTEM])
+    aside = data_dir / "tmp" / f"move-{os.getpid()}"
+    system_aside = system.parent / f".hearth-move-{os.getpid()}"
+    try:
+        data_names = [n for n in names if n != SYSTEM]
+        restore(aside, data_names)
+        if SYSTEM in names:
+            restore(system_aside, [SYSTEM])
+        if damaged:
+            if not repo.path.is_dir():  # its packs went with it: the disk, not the data
+                raise BackupError(f"{repo.path} is gone (moving): its disk may have been "
+                                  "unplugged", code=DISK_GONE)
+            raise BackupError(f"{len(damaged)} items couldn't be restored (damaged in the "
+                              f"backup): {'; '.join(damaged[:3])}", code=DAMAGED,
+                              count=len(damaged))
+        stopper.check()
+        if SYSTEM in names:
             system.mkdir(parents=True, exist_ok=True)
-            for child in (staging / SYSTEM).iterdir():
-                dest = system / child.name
-                if dest.is_dir() and not dest.is_symlink():
-                    shutil.rmtree(dest)
-                os.replace(child, dest)
+            _put(system_aside / SYSTEM, system, sorted(os.listdir(system_aside / SYSTEM)))
             os.chmod(system, 0o700)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    if STORE in names:
-        shutil.rmtree(data_dir / STORE, ignore_errors=True)
-        restore(data_dir, [STORE])
-    if damaged:
-        raise BackupError(f"{len(damaged)} items couldn't be restored (damaged in the "
-                          f"backup): {'; '.join(damaged[:3])}")
+        # The store (the owner) goes last: the box counts as moved once it is there.
+        _put(aside, data_dir, sorted(data_names, key=lambda n: n == STORE))
+    finally:
+        shutil.rmtree(aside, ignore_errors=True)
+        shutil.rmtree(system_aside, ignore_errors=True)
     return snapshot
+
+
+def _put(source: Path, dest: Path, names: list[str]) -> None:
+    """Move restored entries into place, replacing the fresh box's (same filesystem)."""
+    for name in names:
+        target = dest / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(source / name, target)

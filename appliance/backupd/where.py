@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from appliance.backup.errors import BackupError
 from appliance.backupd.plan import DISK, REPOS, Target
+from appliance.backupd.words import words_for
 from appliance.datadisk import SUPPORTED  # what the helper mounts
 from appliance.platform import Platform
 from appliance.platform.disks import Disk
@@ -17,7 +21,21 @@ NO_HELPER = N_("This box can't mount the backup disk (it runs without its disk h
 
 
 class WhereError(Exception):
-    """The backup disk or folder can't be reached; the message is for the owner."""
+    """The backup disk or folder can't be reached; the message (to translate) is for the owner."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        super().__init__(message)
+        self.params = params
+
+    @classmethod
+    def of(cls, exc: BackupError) -> WhereError:
+        """Return the owner's words for an engine error."""
+        message, params = words_for(exc)
+        return cls(message, **params)
+
+    def say(self, translate: Callable[..., str]) -> str:
+        """Return the message in the language `translate` speaks."""
+        return translate(self.args[0], **self.params)
 
 
 def instance_id(data_dir: Path) -> str:

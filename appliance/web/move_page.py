@@ -15,8 +15,9 @@ from appliance.backupd.daemon import BACKUPS
 from appliance.backupd.status import MOVE, Status
 from appliance.backupd.where import WhereError, mount_of, usable
 from appliance.web.forms import text
+from appliance.web.i18n import N_
 from appliance.web.shell import render, translator
-from appliance.web.storage_page import describe
+from appliance.web.storage_page import describe, sizes_for
 
 logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -33,6 +34,7 @@ async def _page(request: web.Request, box: BackupBox, *, error: str | None = Non
     disks = [d for d in await asyncio.to_thread(platform.disks.list) if usable(d, None)]
     context: dict[str, Any] = {
         "disks": disks, "describe": lambda d: describe(request, d), "error": error,
+        "size": sizes_for(request),
         "folders": platform.helper is None,
         "status": box.status if box.status.action == MOVE else None}
     return render("welcome_restore.html", request, context, status=status)
@@ -66,18 +68,18 @@ async def restore_start(request: web.Request) -> web.StreamResponse:
             disks = await asyncio.to_thread(platform.disks.list)
             disk = next((d for d in disks if d.uuid == uuid), None)
             if disk is None:
-                raise WhereError(_("That disk is no longer plugged in. Reload the page."))
+                raise WhereError(N_("That disk is no longer plugged in. Reload the page."))
             root = await mount_of(platform, disk)
         elif folder and platform.helper is None and Path(folder).is_absolute():
             root = Path(folder)
         else:
-            raise WhereError(_("Choose the backup disk."))
+            raise WhereError(N_("Choose the backup disk."))
         if not key.strip():
-            raise WhereError(_("Type the recovery key from your emergency kit."))
+            raise WhereError(N_("Type the recovery key from your emergency kit."))
         repo = await box.open_backup(root, key)
         box.start_move(repo)
     except WhereError as exc:
-        return await _page(request, box, error=_(str(exc)), status=400)
+        return await _page(request, box, error=exc.say(_), status=400)
     except Busy:
         return await _page(request, box, error=_("Wait for the current task to end."),
                            status=409)
@@ -91,4 +93,5 @@ async def restore_status(request: web.Request) -> web.Response:
     """Say how far the move is (nothing else: anyone on the network may ask)."""
     box = request.config_dict[BACKUPS]
     status = box.status if box.status.action == MOVE else Status()
-    return web.json_response(status.as_json(), headers={"Cache-Control": "no-store"})
+    return web.json_response(status.as_json(translator(request), sizes_for(request)),
+                             headers={"Cache-Control": "no-store"})

@@ -29,7 +29,12 @@ _FRENCH_UNITS = {" bytes": " octets", " kB": " ko", " MB": " Mo", " GB": " Go", 
 
 def sizes_for(request: web.Request) -> Callable[[int], str]:
     """Return a size formatter in the request's language ("64 GB", "64 Go")."""
-    if request_language(request) != "fr":
+    return size_in(request_language(request))
+
+
+def size_in(lang: str) -> Callable[[int], str]:
+    """Return a size formatter in a language ("64 GB", "64 Go")."""
+    if lang != "fr":
         return size_words
 
     def french(size: int) -> str:

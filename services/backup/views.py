@@ -14,6 +14,7 @@ from appliance.backupd.box import BackupBox, Busy
 from appliance.backupd.daemon import BACKUPS
 from appliance.backupd.plan import DISK, FOLDER, Target
 from appliance.backupd.where import WhereError, instance_id, usable
+from appliance.backupd.words import said
 from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition
 from appliance.web.forms import text
@@ -56,12 +57,12 @@ def build(ctx: ServiceContext) -> web.Application:
             try:
                 snapshots = await box.snapshots()
             except WhereError as exc:
-                away = translator(request)(str(exc))
+                away = exc.say(translator(request))
         return render("backup/index.html", request, {
             "plan": plan, "status": box.status, "busy": box.busy(), "error": error,
             "away": away, "snapshots": snapshots,
             "disks": [] if plan.target else await _disks(request),
-            "describe": lambda d: describe(request, d), "size": sizes_for(request),
+            "describe": lambda d: describe(request, d), "size": sizes_for(request), "said": said,
             "folders": request.config_dict[keys.PLATFORM].helper is None,
             "link": lambda name="index", **p: _url(request, name, **p)}, status=status)
 
@@ -90,7 +91,7 @@ def build(ctx: ServiceContext) -> web.Application:
         try:
             await box.set_up(target)
         except WhereError as exc:
-            return await index_page(request, error=_(str(exc)), status=400)
+            return await index_page(request, error=exc.say(_), status=400)
         except Busy:
             return await index_page(request, error=_("Wait for the current task to end."),
                                     status=409)
@@ -142,7 +143,7 @@ def build(ctx: ServiceContext) -> web.Application:
         await _box(request).confirm_kit()
         raise web.HTTPSeeOther(_url(request))
 
-    def start(request: web.Request, what: str, *args: str) -> None:
+    def start(request: web.Request, what: str, *args: object) -> None:
         box = _box(request)
         if not (box.plan.ready and box.plan.kit_confirmed):
             raise web.HTTPSeeOther(_url(request))
@@ -159,12 +160,15 @@ def build(ctx: ServiceContext) -> web.Application:
 
     @routes.post("/check", name="check")
     async def check(request: web.Request) -> web.StreamResponse:
-        start(request, "check")
+        form = await request.post()
+        # every: read every piece of every pack (slower), not only the structure
+        start(request, "check", text(form, "every", limit=8) == "yes")
         raise web.HTTPSeeOther(_url(request))
 
     @routes.get("/status", name="status")
     async def status(request: web.Request) -> web.Response:
-        return web.json_response(_box(request).status.as_json(),
+        return web.json_response(_box(request).status.as_json(translator(request),
+                                                             sizes_for(request)),
                                  headers={"Cache-Control": "no-store"})
 
     @routes.post("/retention", name="retention")
@@ -184,7 +188,7 @@ def build(ctx: ServiceContext) -> web.Application:
         try:
             snap, entries = await _box(request).listing(request.match_info["id"], path)
         except WhereError as exc:
-            return await index_page(request, error=translator(request)(str(exc)), status=404)
+            return await index_page(request, error=exc.say(translator(request)), status=404)
         parts = [p for p in path.split("/") if p]
         return render("backup/snapshot.html", request, {
             "snapshot": snap, "path": path, "entries": sorted(entries, key=lambda e: (

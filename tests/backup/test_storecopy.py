@@ -5,7 +5,7 @@ import threading
 import time
 from pathlib import Path
 
-from appliance.backup.storecopy import read_collection
+from appliance.backup.storecopy import collection_documents
 from appliance.store import Store
 from tests.backup.conftest import DOCTYPE
 
@@ -27,12 +27,8 @@ def test_copies_taken_during_writes_and_compactions_are_states_the_store_was_in(
     seen, copies, deadline = 0, 0, time.monotonic() + 2
     try:
         while time.monotonic() < deadline:
-            copy = read_collection(tmp_path / "store" / DOCTYPE)
-            assert copy is not None
-            try:
-                docs = copy.documents()
-            finally:
-                copy.close()
+            docs = collection_documents(tmp_path / "store" / DOCTYPE)
+            assert docs is not None
             counter = docs[0]["n"] if docs else 0
             assert counter >= seen, f"copy {copies} went back from {seen} to {counter}"
             seen, copies = counter, copies + 1

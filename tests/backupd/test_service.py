@@ -88,7 +88,7 @@ async def test_set_up_back_up_restore_and_prune(box: Box, tmp_path: Path) -> Non
         await post(box.client, BASE, BASE + "run")
         assert (await finished(box.client))["state"] == "done"
     assert len(await _snapshots(box)) == 1
-    assert "1 old snapshots removed" in (await finished(box.client))["message"]
+    assert "Older backups removed as planned: 1." in (await finished(box.client))["message"]
 
     resp = await post(box.client, BASE, BASE + "check")
     assert resp.status == 303, await resp.text()

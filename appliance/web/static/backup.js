@@ -28,7 +28,9 @@
           ended.hidden = false;
           ended.className = status.state === "done" ? "ok" : "error";
           ended.textContent = status.message;
-          if (box.dataset.then) window.location.assign(box.dataset.then);
+          // done: go on (the page, or signing in after a move); failed: show this page again
+          if (status.state === "done" && box.dataset.then) window.location.assign(box.dataset.then);
+          else if (box.dataset.then) window.location.reload();
           return;
         }
       }
