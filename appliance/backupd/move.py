@@ -78,6 +78,10 @@ def restore_home(repo: Repository, data_dir: Path, system: Path, status: Status,
         damaged.extend(report.damaged)
     aside = data_dir / "tmp" / f"move-{os.getpid()}"
     system_aside = system.parent / f".hearth-move-{os.getpid()}"
+    # A move cut short by a crash or a power cut left its folders aside: one move runs
+    # at a time, so whatever is there now is such a leftover.
+    for leftover in [*data_dir.glob("tmp/move-*"), *system.parent.glob(".hearth-move-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
     try:
         data_names = [n for n in names if n != SYSTEM]
         restore(aside, data_names)

@@ -112,8 +112,13 @@ async def test_the_disk_pulled_out_mid_move_leaves_the_box_fresh_then_it_works(
     still_fresh(new)
 
     os.rename(tmp_path / "unplugged", mount)  # plugged back in: the same steps now work
+    # What an earlier move cut by a power cut (another pid) left aside goes too.
+    crashed = new.core.data_dir / "tmp" / "move-1" / "files"
+    crashed.mkdir(parents=True)
+    (crashed / "half.pdf").write_bytes(b"%PDF-")
     assert await move(new, key) == 303
     await signs_in_as_the_old_box(new)
+    assert not list(new.core.data_dir.glob("tmp/move-*"))
 
 
 async def test_a_damaged_backup_leaves_the_box_fresh_and_can_be_left_for_a_new_start(
