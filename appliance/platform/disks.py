@@ -317,6 +317,8 @@ class UdevWatch:
         self._monitor.start()  # from here on, events queue up in the netlink socket
         self._wake_read, self._wake_write = os.pipe()
         self._known: dict[str, Disk] = {}
+        # Set once what was plugged in before the watch has been reported.
+        self.listed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hearth-disks", daemon=True)
         self._thread.start()
 
@@ -332,8 +334,11 @@ class UdevWatch:
 
     def _run(self) -> None:
         try:
-            for disk in self._disks.list():
-                self._update(disk.device, disk)
+            try:
+                for disk in self._disks.list():
+                    self._update(disk.device, disk)
+            finally:
+                self.listed.set()
             with selectors.DefaultSelector() as selector:
                 selector.register(self._monitor, selectors.EVENT_READ)
                 selector.register(self._wake_read, selectors.EVENT_READ)

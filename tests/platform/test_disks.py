@@ -109,7 +109,7 @@ class Watcher:
         if event_disk.parent == self.disk.device:
             self.events.put_nowait((action, event_disk))
 
-    async def next(self, timeout: float = 15) -> Event:
+    async def next(self, timeout: float = 30) -> Event:
         """Return the next event of our disk."""
         return await asyncio.wait_for(self.events.get(), timeout)
 
@@ -137,14 +137,20 @@ async def test_watch_reports_plug_and_unplug_with_the_disk(
     watcher = Watcher(disk)
     watch = UdevDisks(include_loop=True).watch(watcher)
     try:
-        await asyncio.sleep(0.2)  # let the watch report what is already plugged in
+        # Plug in only once the watch has listed what was already there: a disk plugged in
+        # during that listing would be reported as present, not as added.
+        assert await asyncio.to_thread(watch.listed.wait, 60)
         await asyncio.to_thread(disk.attach)
         watcher.disk = disk  # now we know its loop device
         await asyncio.to_thread(disk.trigger, "add")
         await asyncio.to_thread(sh, "partx", "-a", disk.device)
-        added = await watcher.until(lambda seen: len(seen) >= 2)
+        # Under load udev may report the disk again (changed) before its partition shows.
+        seen = await watcher.until(
+            lambda seen: any(d.kind == "partition" for _, d in seen))
+        added = [(action, d) for action, d in seen if action != "changed"]
         part = next(d for action, d in added if d.kind == "partition")
-        assert sorted(action for action, _ in added) == ["added", "added"]
+        assert sorted((d.kind, action) for action, d in added) == [
+            ("disk", "added"), ("partition", "added")]
         assert (part.device, part.uuid, part.label, part.fstype) == \
             (disk.device + "p1", fs_uuid, "PLUG", "ext4")
 
