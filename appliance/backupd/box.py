@@ -10,8 +10,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from babel.dates import format_datetime
-
 from appliance.backup import recovery
 from appliance.backup import tree as trees
 from appliance.backup.errors import DAMAGED, BackupError, Unreadable
@@ -330,6 +328,8 @@ class BackupBox:
 
     def _date(self, when: float) -> str:
         """Return a date and time in the owner's language."""
+        from babel.dates import format_datetime  # its locale data loads when first needed
+
         return format_datetime(datetime.fromtimestamp(when), "medium", locale=self._lang())
 
     async def open_backup(self, root: Path, key: str) -> Repository:
