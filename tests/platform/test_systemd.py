@@ -191,7 +191,7 @@ async def test_watchdog_loop_pings_at_about_the_interval(notify_socket: NotifySo
 
 
 async def test_watchdog_loop_returns_at_once_without_a_watchdog() -> None:
-    await asyncio.wait_for(watchdog_loop(NullNotifier()), 1)
+    assert await asyncio.wait_for(watchdog_loop(NullNotifier()), 1) is None  # no hang
 
 
 def test_without_systemd_python_the_datagram_is_sent_directly(notify_socket: NotifySocket) -> None:
