@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -123,14 +123,19 @@ async def test_bad_values_are_refused_in_plain_words(box: TestClient) -> None:
     assert scheduler_of(box).accounts.get(first)["state"] == "needs_user"
 
 
+async def until(ready: Callable[[], bool], seconds: float = 10) -> None:
+    """Wait until a run in progress shows what `ready` looks for."""
+    for _ in range(int(seconds / 0.05)):
+        if ready():
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_a_two_factor_question_is_answered_in_the_page(box: TestClient) -> None:
     account_id = await add_account(box, "toy-asks", "Deux facteurs", login="me", password="pw")
     run_id = await run_now(box, account_id)
     live = scheduler_of(box).live[run_id]
-    for _ in range(200):
-        if live.outcome.question:
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: bool(live.outcome.question))
     page = await (await box.get(f"/apps/connectors/runs/{run_id}")).text()
     assert "Type the code sent by SMS" in page and 'name="answer"' in page
     csrf = await page_csrf(box, f"/apps/connectors/runs/{run_id}")
@@ -164,10 +169,7 @@ async def test_stopping_hearth_stops_a_run_in_progress(split_settings: Settings,
     account_id = await add_account(client, "toy-hang", "Bloqué", login="x", password="y")
     run_id = await run_now(client, account_id)
     live = scheduler_of(client).live[run_id]
-    for _ in range(100):
-        if live.outcome.log:
-            break
-        await asyncio.sleep(0.05)
+    await until(lambda: bool(live.outcome.log))
     runner = int(live.outcome.log[0]["message"].split()[1])
     await client.close()
     assert not Path(f"/proc/{runner}").exists() or \
