@@ -145,7 +145,7 @@ def bad_upload(kind: str, box: Box, folder: Path) -> list[Upload]:
     ("signature of another update", "Choose the two files of one update"),
     ("foreign key", "hearthbox-0.2.0-py3-none-any.whl is not signed by a key this box trusts."),
     ("not newer", f"Hearth {appliance.__version__} is not newer than the version running"),
-    ("hostile name", "../hearthbox-0.2.0-py3-none-any.whl is not a Hearth update."),
+    ("hostile name", "is not a Hearth update."),  # aiohttp's client sends it as ..%2Fhearthbox…
     ("folder in the version", "is not a Hearth update."),
 ])
 async def test_a_wrong_upload_is_refused_on_the_page_and_nothing_is_handed_over(
@@ -215,11 +215,19 @@ def test_the_owner_picks_the_two_files_and_watches_the_update_end(
     page.goto("/settings")
     section = page.locator("#update")
     expect(section).to_contain_text(f"This box runs Hearth {appliance.__version__}.")
+    picker = section.get_by_label("The update and its signature")
+    older = signed_box.signed(tmp_path, "0.0.5")
+    picker.set_input_files([older, older.with_name(older.name + ".sig")])
+    section.get_by_role("button", name="Install the update").click()
+    expect(section.get_by_role("alert")).to_have_text(
+        f"Hearth 0.0.5 is not newer than the version running ({appliance.__version__}). "
+        "Nothing was changed.")
+
     wheel = signed_box.signed(tmp_path, "0.2.0")
-    section.get_by_label("The update and its signature").set_input_files(
-        [wheel, wheel.with_name(wheel.name + ".sig")])
+    picker.set_input_files([wheel, wheel.with_name(wheel.name + ".sig")])
     section.get_by_role("button", name="Install the update").click()
     expect(page).to_have_url(re.compile(r"/settings#update$"))
+    expect(section.get_by_role("alert")).to_have_count(0)
     message = section.locator("[data-update-message]")
     expect(message).to_have_text("Hearth 0.2.0 is uploaded and waits for the box's updater.")
     expect(section.locator("progress")).to_be_visible()
