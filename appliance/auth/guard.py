@@ -129,16 +129,19 @@ async def _form_csrf(request: web.Request) -> str:
 
 async def _multipart_csrf(request: web.Request) -> str:
     """Read the CSRF field a file form sends first; the handler streams the rest (the files)."""
-    reader = await request.multipart()
-    request[keys.MULTIPART] = reader
-    part = await reader.next()
-    if not isinstance(part, BodyPartReader) or part.name != CSRF_FIELD:
-        return ""
-    value = b""
-    while chunk := await part.read_chunk(256):
-        value += chunk
-        if len(value) > 256:  # a token is 32 characters; this is not one
+    try:
+        reader = await request.multipart()
+        request[keys.MULTIPART] = reader
+        part = await reader.next()
+        if not isinstance(part, BodyPartReader) or part.name != CSRF_FIELD:
             return ""
+        value = b""
+        while chunk := await part.read_chunk(256):
+            value += chunk
+            if len(value) > 256:  # a token is 32 characters; this is not one
+                return ""
+    except (ValueError, AssertionError):  # no boundary, or a body that is not multipart
+        return ""
     return value.decode("ascii", errors="replace")
 
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 
 import appliance
 from appliance import keys
@@ -143,6 +143,14 @@ async def _save_parts(request: web.Request, folder: Path) -> list[str]:
             reader = await request.multipart()
         except (AssertionError, ValueError):  # not multipart/form-data at all
             raise UploadError(NOT_A_FORM) from None
+    try:
+        return await _save_each(reader, folder)
+    except ValueError:  # a body that breaks the multipart format
+        raise UploadError(NOT_A_FORM) from None
+
+
+async def _save_each(reader: MultipartReader, folder: Path) -> list[str]:
+    """Write each file part to folder, refusing what is not an update's file or too big."""
     names: list[str] = []
     total = 0
     while (part := await reader.next()) is not None:

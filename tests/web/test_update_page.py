@@ -179,6 +179,16 @@ async def test_an_upload_without_the_form_s_token_is_refused(
     assert not pending_of(tmp_path).exists()
 
 
+async def test_a_body_that_is_not_a_form_is_refused_in_plain_words(
+        owner: TestClient, tmp_path: Path) -> None:
+    csrf = await page_csrf(owner, "/settings")
+    broken = await owner.post("/settings/update", data=b"--x\r\nnonsense", headers={
+        "Content-Type": "multipart/form-data; boundary=y", "X-CSRF-Token": csrf})
+    assert broken.status == 400
+    assert "This form could not be read. Reload the page" in await broken.text()
+    assert os.listdir(pending_of(tmp_path).parent) == []
+
+
 async def test_a_box_without_an_updater_offers_no_upload(tmp_path: Path) -> None:
     client = await start_client(Settings(data=tmp_path / "data", host="127.0.0.1", port=0,
                                          update_keys=tmp_path / "no-keys",
