@@ -183,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                                help="apply the newest update uploaded from the web page "
                                     "(run by hearth-update.service)")
     p_pending.add_argument("--pending", type=Path, default=None,
-                           help="the daemon's pending folder (default /var/lib/hearth/updates/pending)")
+                           help="the daemon's pending folder "
+                                "(default /var/lib/hearth/updates/pending)")
     p_pending.add_argument("--status", type=Path, default=None,
                            help="the status file the daemon reads "
                                 "(default /var/lib/hearth-update/status.json)")
@@ -231,5 +232,6 @@ def _apply_pending(args: argparse.Namespace, releases: Releases) -> int:
     if status is None:
         print("no update is waiting")
         return 0
-    print(f"Hearth {status.version}: {status.state}" + (f" ({status.detail})" if status.detail else ""))
+    detail = f" ({status.detail})" if status.detail else ""
+    print(f"Hearth {status.version}: {status.state}{detail}")
     return 0 if status.state == "done" else 1

@@ -1,4 +1,4 @@
-"""The root side of an update from the web page: take what the daemon left, check it again, apply it.
+"""The root side of an update from the web page: take what the daemon left, check, apply it.
 
 The daemon (user hearth) owns the pending folder, so everything in it is untrusted
 here: a file may be swapped after the daemon checked it, or be a symlink to a file

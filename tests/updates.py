@@ -1,4 +1,4 @@
-"""What the update tests share: fake Hearth wheels, a restarter a host can run, a box of releases."""
+"""What the update tests share: fake Hearth wheels, a restarter a host can run, releases."""
 from __future__ import annotations
 
 import subprocess

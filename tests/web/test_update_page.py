@@ -207,8 +207,9 @@ async def test_a_box_without_an_updater_offers_no_upload(tmp_path: Path) -> None
 @pytest.fixture
 def box(tmp_path: Path, signed_box: Box) -> Iterator[ServedBox]:
     """`hearth serve` with an updater: the browser test's box."""
+    status = tmp_path / "root" / "status.json"
     served = ServedBox(tmp_path, env={"HEARTH_UPDATE_KEYS": str(signed_box.keys),
-                                      "HEARTH_UPDATE_STATUS": str(tmp_path / "root" / "status.json")})
+                                      "HEARTH_UPDATE_STATUS": str(status)})
     try:
         served.wait_until_serving()
         yield served
