@@ -21,7 +21,6 @@ from aiohttp import BodyPartReader, MultipartReader, web
 import appliance
 from appliance import keys
 from appliance.settings import Settings
-from appliance.update import UpdateError, verify
 from appliance.update_status import (MAX_UPDATE_BYTES, SIGNATURE_SUFFIX, UpdateStatus,
                                      fsync_dir, is_newer, read_status, version_key,
                                      wheel_version)
@@ -187,6 +186,8 @@ def _check(folder: Path, names: list[str], trusted: Path) -> str:
     if len(wheels) != 1 or sorted(names) != sorted([wheels[0], wheels[0] + SIGNATURE_SUFFIX]):
         raise UploadError(CHOOSE_BOTH)
     wheel = wheels[0]
+    # cryptography (OpenSSL) loads only when an update arrives: an idle daemon stays small
+    from appliance.update import UpdateError, verify
     try:
         verify(folder / wheel, folder / (wheel + SIGNATURE_SUFFIX), trusted)
     except UpdateError:
