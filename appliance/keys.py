@@ -34,3 +34,4 @@ def _request_key(name: str) -> Any:
 IDENTITY = _request_key("identity")
 LANGUAGE = _request_key("language")
 NEW_ANON_CSRF = _request_key("new_anon_csrf")
+MULTIPART = _request_key("multipart")  # a multipart body the guard began: it read the CSRF field

@@ -62,6 +62,12 @@ class Settings:
         "Where woob modules are installed from: the address of a woob repository "
         "(woob's own by default).", "https://updates.woob.tech/%(version)s/main/",
         flag="URL")
+    update_keys: Path = _setting(
+        "Folder of the public keys updates must be signed with (*.pem); without it the "
+        "box takes no update from the web page.", Path("/etc/hearth/update-keys"), flag="DIR")
+    update_status: Path = _setting(
+        "Status file of the box's updater (hearth-update.service), read to show how the "
+        "last update went.", Path("/var/lib/hearth-update/status.json"), flag="PATH")
 
     @property
     def system(self) -> Path:

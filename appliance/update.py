@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,16 +23,21 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from appliance.update_status import WHEEL_NAME
+
 logger = logging.getLogger(__name__)
 
 KEYS = Path("/etc/hearth/update-keys")
 RELEASES = Path("/opt/hearth-releases")
 CURRENT = Path("/opt/hearth")
-WHEEL_NAME = re.compile(r"^hearthbox-([0-9][^-]*)-py3-none-any\.whl$")
 
 
 class UpdateError(Exception):
     """An update was refused or rolled back; the message says why and what runs now."""
+
+
+class RolledBack(UpdateError):
+    """The update was installed but did not start, and the previous version was put back."""
 
 
 def verify(wheel: Path, signature: Path, keys: Path) -> None:
@@ -162,7 +166,7 @@ def apply(wheel: Path, signature: Path, *, keys: Path, releases: Releases,
     releases.switch(previous)
     back = restarter.restart(timeout)
     shutil.rmtree(release, ignore_errors=True)
-    raise UpdateError(f"{wheel.name} did not start within {timeout:.0f} s and was rolled back; "
+    raise RolledBack(f"{wheel.name} did not start within {timeout:.0f} s and was rolled back; "
                       + (f"{previous.name} runs again" if back
                          else f"{previous.name} is back in place but did not start either"))
 
@@ -175,6 +179,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_apply.add_argument("wheel", type=Path)
     p_apply.add_argument("--timeout", type=float, default=120.0,
                          help="seconds the new version has to reach READY (default 120)")
+    p_pending = sub.add_parser("apply-pending",
+                               help="apply the newest update uploaded from the web page "
+                                    "(run by hearth-update.service)")
+    p_pending.add_argument("--pending", type=Path, default=None,
+                           help="the daemon's pending folder "
+                                "(default /var/lib/hearth/updates/pending)")
+    p_pending.add_argument("--status", type=Path, default=None,
+                           help="the status file the daemon reads "
+                                "(default /var/lib/hearth-update/status.json)")
+    p_pending.add_argument("--timeout", type=float, default=120.0,
+                           help="seconds the new version has to reach READY (default 120)")
     p_sign = sub.add_parser("sign", help="sign a wheel (on the release machine)")
     p_sign.add_argument("wheel", type=Path)
     p_sign.add_argument("--key", type=Path, required=True, help="the Ed25519 private key (PEM)")
@@ -191,6 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                             keys=KEYS, releases=releases, restarter=SystemdRestarter(),
                             timeout=args.timeout)
             print(f"Hearth {release.name} is running")
+        elif args.command == "apply-pending":
+            return _apply_pending(args, releases)
         elif args.command == "sign":
             print(sign(args.wheel, args.key))
         elif args.command == "new-key":
@@ -202,3 +219,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hearth-update: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _apply_pending(args: argparse.Namespace, releases: Releases) -> int:
+    """Run apply-pending and say how it ended."""
+    from appliance import update_pending  # it builds on this module
+
+    status = update_pending.apply_pending(
+        args.pending or update_pending.PENDING, work=update_pending.WORK,
+        status=args.status or update_pending.STATUS, keys=KEYS, releases=releases,
+        restarter=SystemdRestarter(), timeout=args.timeout)
+    if status is None:
+        print("no update is waiting")
+        return 0
+    detail = f" ({status.detail})" if status.detail else ""
+    print(f"Hearth {status.version}: {status.state}{detail}")
+    return 0 if status.state == "done" else 1

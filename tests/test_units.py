@@ -15,12 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from appliance import update_pending
 from appliance.settings import SYSTEM_CONFIG, load_settings
+from appliance.web.updates import pending_dir
 
 UNITS_DIR = Path(__file__).resolve().parent.parent / "systemd"
-UNITS = sorted(p.name for p in UNITS_DIR.iterdir() if p.suffix in (".service", ".socket"))
-EXECUTABLES = ("/opt/hearth/bin/hearth", "/opt/hearth/bin/hearth-helper")
+UNITS = sorted(p.name for p in UNITS_DIR.iterdir() if p.suffix in (".service", ".socket", ".path"))
+EXECUTABLES = ("/opt/hearth/bin/hearth", "/opt/hearth/bin/hearth-helper",
+               "/opt/hearth/bin/hearth-update")
 MAX_EXPOSURE = 2.0
+# The updater is root with write access to /opt: it installs and restarts Hearth.
+UPDATER_MAX_EXPOSURE = 2.5
 
 # Any of these gives a service its own mount namespace, whose mounts never reach
 # the host: the helper would mount disks that hearth.service cannot see.
@@ -101,7 +106,8 @@ def verify(root: Path, *units: str) -> list[str]:
 
 def test_units_are_all_there() -> None:
     assert UNITS == ["hearth-helper.service", "hearth-helper.socket", "hearth-http.socket",
-                     "hearth-https.socket", "hearth.service"]
+                     "hearth-https.socket", "hearth-update.path", "hearth-update.service",
+                     "hearth.service"]
 
 
 def test_every_unit_verifies_without_a_warning(root: Path) -> None:
@@ -204,3 +210,36 @@ def test_default_config_keeps_everything_in_the_state_directory() -> None:
     assert settings.host == "::"
     assert str(settings.helper_socket) == setting("hearth-helper.socket", "Socket", "ListenStream")
     assert setting("hearth.service", "Service", "StateDirectoryMode") == "0700"
+
+
+def test_updater_watches_the_folder_the_daemon_hands_updates_to() -> None:
+    settings = load_settings(config=UNITS_DIR / "hearth.toml", environ={})
+    watched = setting("hearth-update.path", "Path", "PathExistsGlob")
+    assert watched == str(pending_dir(settings) / "*.sig")  # the signature is moved in last
+    assert Path(watched).parent == update_pending.PENDING  # where apply-pending looks
+    assert setting("hearth-update.path", "Path", "Unit") == "hearth-update.service"
+    assert setting("hearth-update.path", "Install", "WantedBy") == "paths.target"
+
+
+def test_updater_is_root_s_and_writes_a_status_the_daemon_can_read() -> None:
+    service = settings_of("hearth-update.service")["Service"]
+    assert service["Type"] == ["oneshot"] and "User" not in service  # root: it installs
+    assert service["ExecStart"] == ["/opt/hearth/bin/hearth-update apply-pending"]
+    state = Path("/var/lib") / setting("hearth-update.service", "Service", "StateDirectory")
+    assert setting("hearth-update.service", "Service", "StateDirectoryMode") == "0755"
+    settings = load_settings(config=UNITS_DIR / "hearth.toml", environ={})
+    assert settings.update_status.parent == state == update_pending.STATUS.parent
+    assert not state.is_relative_to(settings.system)  # never in the daemon's own folder
+    # restarting hearth.service (what an update does) must not stop the updater
+    unit = settings_of("hearth-update.service")["Unit"]
+    assert not {"PartOf", "BindsTo", "Requisite"} & set(unit)
+    assert service["PrivateNetwork"] == ["yes"] and service["NoNewPrivileges"] == ["yes"]
+
+
+def test_updater_exposure_is_limited(root: Path) -> None:
+    result = run(str(analyze), "security", "--offline=true", f"--root={root}",
+                 "hearth-update.service")
+    found = re.search(r"Overall exposure level for hearth-update\.service: ([0-9.]+)",
+                      result.stdout)
+    assert found, result.stdout + result.stderr
+    assert float(found.group(1)) <= UPDATER_MAX_EXPOSURE, result.stdout

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from aiohttp import hdrs, web
+from aiohttp import BodyPartReader, hdrs, web
 
 from appliance import keys
 from appliance.auth.devices import Device
@@ -118,11 +118,31 @@ def json_error(status: int, message: str, **extra: Any) -> web.HTTPException:
 
 
 async def _form_csrf(request: web.Request) -> str:
+    if request.content_type == "multipart/form-data":
+        return await _multipart_csrf(request)
     if request.content_type != "application/x-www-form-urlencoded":
         return ""
     form = await request.post()  # cached: the handler reads it again for free
     value = form.get(CSRF_FIELD, "")
     return value if isinstance(value, str) else ""
+
+
+async def _multipart_csrf(request: web.Request) -> str:
+    """Read the CSRF field a file form sends first; the handler streams the rest (the files)."""
+    try:
+        reader = await request.multipart()
+        request[keys.MULTIPART] = reader
+        part = await reader.next()
+        if not isinstance(part, BodyPartReader) or part.name != CSRF_FIELD:
+            return ""
+        value = b""
+        while chunk := await part.read_chunk(256):
+            value += chunk
+            if len(value) > 256:  # a token is 32 characters; this is not one
+                return ""
+    except (ValueError, AssertionError):  # no boundary, or a body that is not multipart
+        return ""
+    return value.decode("ascii", errors="replace")
 
 
 def _same_origin(request: web.Request) -> bool:

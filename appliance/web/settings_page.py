@@ -1,4 +1,4 @@
-"""Settings: the box's name and language, the passphrase, sessions and tokens."""
+"""Settings: the box's name and language, the passphrase, sessions, tokens and updates."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +12,7 @@ from appliance.auth.devices import DeviceError
 from appliance.auth.tokens import Scope, ScopeError
 from appliance.owner import OwnerError
 from appliance.web.agents import describe_agent
+from appliance.web import updates
 from appliance.web.forms import text
 from appliance.web.shell import ngettext_for, remember_language, render, translator
 
@@ -19,7 +20,7 @@ logger = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
-def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Response:
+async def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Response:
     core = request.config_dict[keys.CORE]
     who = identity(request)
     lan = request.config_dict[keys.LAN]
@@ -32,6 +33,7 @@ def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Respo
         "tokens": core.tokens.list(),
         "devices": core.devices.list(), "new_device": None,
         "message": None, "error": None, "new_token": None, "section": None,
+        **await updates.page_context(request.config_dict[keys.SETTINGS], translator(request)),
     }
     context.update(extra)
     return render("settings.html", request, context, status=status)
@@ -40,7 +42,7 @@ def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web.Respo
 @routes.get("/settings")
 async def settings(request: web.Request) -> web.Response:
     """Show the settings page."""
-    return _page(request)
+    return await _page(request)
 
 
 @routes.post("/settings/box")
@@ -53,7 +55,7 @@ async def settings_box(request: web.Request) -> web.StreamResponse:
     try:
         await core.owner.update(name=text(form, "name", limit=64), language=language)
     except OwnerError as exc:
-        return _page(request, status=400, error=translator(request)(str(exc)), section="box")
+        return await _page(request, status=400, error=translator(request)(str(exc)), section="box")
     if core.owner.name != before:
         await request.config_dict[keys.LAN].rename(core.owner.name)
     response = web.HTTPSeeOther("/settings")
@@ -80,12 +82,12 @@ async def settings_passphrase(request: web.Request) -> web.Response:
         except OwnerError as exc:
             error = _(str(exc))
     if error:
-        return _page(request, status=400, error=error, section="passphrase")
+        return await _page(request, status=400, error=error, section="passphrase")
     who = identity(request)
     ended = await core.sessions.end_all(keep=who.session.id if who and who.session else None)
     logger.info("passphrase changed; %d other sessions ended", ended)
     ngettext = ngettext_for(request)
-    return _page(request, section="passphrase", message=ngettext(
+    return await _page(request, section="passphrase", message=ngettext(
         "Passphrase changed. %(count)d other browser was signed out.",
         "Passphrase changed. %(count)d other browsers were signed out.", ended))
 
@@ -106,9 +108,9 @@ async def settings_add_device(request: web.Request) -> web.Response:
     try:
         password, device = await core.devices.add(text(form, "name", limit=64))
     except DeviceError as exc:
-        return _page(request, status=400, error=translator(request)(str(exc)),
+        return await _page(request, status=400, error=translator(request)(str(exc)),
                      section="devices")
-    return _page(request, section="devices", new_device=(device.name, password))
+    return await _page(request, section="devices", new_device=(device.name, password))
 
 
 @routes.post("/settings/devices/revoke")
@@ -129,8 +131,8 @@ async def settings_create_token(request: web.Request) -> web.Response:
         scopes = [Scope.parse(line, private=core.private_doctypes()) for line in lines]
         plaintext, _token = await core.tokens.create(text(form, "name", limit=80), scopes)
     except ScopeError as exc:
-        return _page(request, status=400, error=str(exc), section="tokens")
-    return _page(request, new_token=plaintext, section="tokens")
+        return await _page(request, status=400, error=str(exc), section="tokens")
+    return await _page(request, new_token=plaintext, section="tokens")
 
 
 @routes.post("/settings/tokens/revoke")
@@ -139,3 +141,21 @@ async def settings_revoke_token(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     await request.config_dict[keys.CORE].tokens.revoke(text(form, "id", limit=64))
     raise web.HTTPSeeOther("/settings#tokens")
+
+
+@routes.post("/settings/update")
+async def settings_update(request: web.Request) -> web.Response:
+    """Take a signed update (wheel and signature) and hand it to the box's updater."""
+    try:
+        await updates.receive(request)
+    except updates.UploadError as exc:
+        return await _page(request, status=400, section="update",
+                           error=translator(request)(exc.message, **exc.params))
+    raise web.HTTPSeeOther("/settings#update")
+
+
+@routes.get("/settings/update/status")
+async def settings_update_status(request: web.Request) -> web.Response:
+    """Say how the last update went, for the page that follows it through the restart."""
+    status = await updates.status_json(request.config_dict[keys.SETTINGS], translator(request))
+    return web.json_response(status, headers={"Cache-Control": "no-store"})

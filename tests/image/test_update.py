@@ -1,60 +1,25 @@
-"""hearth-update on the host: signed wheels only, and a version that does not start is rolled back."""
+"""hearth-update on the host: signed wheels only, a version that does not start is rolled back,
+and what the daemon leaves in pending/ is trusted only once root has its own checked copy."""
 from __future__ import annotations
 
-import subprocess
-import sys
-import zipfile
+import json
+import os
 from pathlib import Path
 
 import pytest
 
 from appliance.update import Releases, UpdateError, apply, new_key, sign
+from appliance.update_pending import apply_pending
+from appliance.update_status import UpdateStatus
+from tests.updates import Box, ImportRestarter, base_release, fake_wheel, make_box
 
-
-def fake_wheel(folder: Path, version: str, body: str) -> Path:
-    """Write a hearthbox wheel whose appliance package runs body on import."""
-    wheel = folder / f"hearthbox-{version}-py3-none-any.whl"
-    info = f"hearthbox-{version}.dist-info"
-    with zipfile.ZipFile(wheel, "w") as z:
-        z.writestr("appliance/__init__.py", body)
-        z.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: hearthbox\nVersion: {version}\n")
-        z.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        z.writestr(f"{info}/RECORD", "")
-    return wheel
-
-
-class ImportRestarter:
-    """Starting the daemon, as far as a host can: the current release must import it."""
-
-    def __init__(self, link: Path) -> None:
-        self.link = link
-        self.starts: list[str] = []
-
-    def restart(self, timeout: float) -> bool:
-        self.starts.append(self.link.resolve().name)
-        result = subprocess.run([str(self.link / "bin" / "python"), "-c", "import appliance"],
-                                capture_output=True, timeout=timeout, cwd=self.link)
-        return result.returncode == 0
-
-
-@pytest.fixture(scope="module")
-def base_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("base") / "0.1.0"
-    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-    return folder
+__all__ = ["base_release"]  # a fixture, shared with the web tests
 
 
 @pytest.fixture
 def box(tmp_path: Path, base_release: Path) -> tuple[Releases, Path, Path]:
-    root = tmp_path / "opt" / "hearth-releases"
-    root.mkdir(parents=True)
-    subprocess.run(["cp", "-a", str(base_release), str(root / "0.1.0")], check=True)
-    link = tmp_path / "opt" / "hearth"
-    link.symlink_to("hearth-releases/0.1.0")
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    new_key(tmp_path / "release.key", keys / "release.pem")
-    return Releases(root, link), keys, tmp_path / "release.key"
+    made = make_box(tmp_path, base_release)
+    return made.releases, made.keys, made.private
 
 
 @pytest.mark.timeout(300)
@@ -90,3 +55,107 @@ def test_an_unsigned_or_foreign_update_changes_nothing(
         apply(wheel, sign(wheel, other / "k"), keys=keys, releases=releases,
               restarter=restarter, timeout=60)
     assert releases.current().name == "0.1.0" and restarter.starts == []
+
+
+@pytest.fixture
+def signed_box(tmp_path: Path, base_release: Path) -> Box:
+    return make_box(tmp_path, base_release)
+
+
+def drop(wheel: Path, pending: Path) -> None:
+    """Leave an update in pending/ as the daemon does: the wheel, then its signature."""
+    pending.mkdir(parents=True, exist_ok=True)
+    for name in (wheel.name, wheel.name + ".sig"):
+        os.replace(wheel.with_name(name), pending / name)
+
+
+def run_pending(box: Box, tmp_path: Path) -> UpdateStatus | None:
+    """Run what hearth-update.service runs, against the test's folders."""
+    return apply_pending(tmp_path / "hearth" / "updates" / "pending",
+                         work=tmp_path / "root" / "work", status=tmp_path / "root" / "status.json",
+                         keys=box.keys, releases=box.releases,
+                         restarter=ImportRestarter(box.releases.current_link), timeout=60)
+
+
+def status_file(tmp_path: Path) -> dict[str, object]:
+    path = tmp_path / "root" / "status.json"
+    assert path.stat().st_mode & 0o777 == 0o644  # the daemon, another user, reads it
+    loaded: dict[str, object] = json.loads(path.read_text())
+    return loaded
+
+
+@pytest.mark.timeout(300)
+def test_apply_pending_installs_the_newest_update_and_records_how_it_ended(
+        signed_box: Box, tmp_path: Path) -> None:
+    pending = tmp_path / "hearth" / "updates" / "pending"
+    drop(signed_box.signed(tmp_path, "0.1.5"), pending)
+    drop(signed_box.signed(tmp_path, "0.2.0"), pending)
+    done = run_pending(signed_box, tmp_path)
+    assert done is not None and (done.state, done.version, done.previous) == (
+        "done", "0.2.0", "0.1.0")
+    assert signed_box.releases.current().name == "0.2.0"
+    assert status_file(tmp_path)["state"] == "done"
+    assert os.listdir(pending) == []  # else the path unit would fire again
+    assert not (tmp_path / "root" / "work").exists()
+
+    drop(signed_box.signed(tmp_path, "0.3.0", "raise SystemExit('broken')\n"), pending)
+    back = run_pending(signed_box, tmp_path)
+    assert back is not None and (back.state, back.version, back.previous) == (
+        "rolled-back", "0.3.0", "0.2.0")
+    assert signed_box.releases.current().name == "0.2.0"
+    assert status_file(tmp_path)["state"] == "rolled-back"
+    assert run_pending(signed_box, tmp_path) is None  # nothing waits: nothing changes
+    assert status_file(tmp_path)["state"] == "rolled-back"
+
+
+def test_apply_pending_checks_root_s_copy_again(signed_box: Box, tmp_path: Path) -> None:
+    pending = tmp_path / "hearth" / "updates" / "pending"
+    # swapped after the daemon's check: the wheel no longer matches its signature
+    wheel = signed_box.signed(tmp_path, "0.2.0")
+    fake_wheel(tmp_path, "0.2.0", "import os; os.system('evil')\n")
+    drop(wheel, pending)
+    refused = run_pending(signed_box, tmp_path)
+    assert refused is not None and (refused.state, refused.reason) == ("refused", "signature")
+    # a downgrade, though signed
+    drop(signed_box.signed(tmp_path, "0.0.9"), pending)
+    older = run_pending(signed_box, tmp_path)
+    assert older is not None and (older.state, older.reason) == ("refused", "older")
+    assert status_file(tmp_path)["reason"] == "older"
+    assert signed_box.releases.current().name == "0.1.0" and os.listdir(pending) == []
+
+
+def test_apply_pending_follows_no_link_and_reads_no_device(signed_box: Box,
+                                                           tmp_path: Path) -> None:
+    pending = tmp_path / "hearth" / "updates" / "pending"
+    roots = tmp_path / "roots-own"  # stands for a file only root may read
+    roots.mkdir()
+    real = signed_box.signed(roots, "0.2.0")
+    pending.mkdir(parents=True)
+    (pending / real.name).symlink_to(real)
+    (pending / (real.name + ".sig")).write_bytes((roots / (real.name + ".sig")).read_bytes())
+    refused = run_pending(signed_box, tmp_path)
+    assert refused is not None and (refused.state, refused.reason) == ("refused", "files")
+    assert "not a plain file" in refused.detail
+    assert real.exists() and os.listdir(pending) == []
+    assert signed_box.releases.current().name == "0.1.0"
+
+    os.mkfifo(pending / real.name)  # would block a reader that opens it without O_NONBLOCK
+    (pending / (real.name + ".sig")).write_bytes(b"x" * 64)
+    fifo = run_pending(signed_box, tmp_path)
+    assert fifo is not None and (fifo.state, fifo.reason) == ("refused", "files")
+
+    # the whole folder swapped for a link to root's: nothing in it is read or removed
+    pending.rmdir()
+    pending.symlink_to(roots)
+    with pytest.raises(UpdateError, match="not a plain folder"):
+        run_pending(signed_box, tmp_path)
+    assert sorted(os.listdir(roots)) == [real.name, real.name + ".sig"]
+
+
+def test_the_apply_pending_command_says_when_nothing_waits(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from appliance.update import main
+    assert main(["apply-pending", "--pending", str(tmp_path / "none"),
+                 "--status", str(tmp_path / "status.json")]) == 0
+    assert "no update is waiting" in capsys.readouterr().out
+    assert not (tmp_path / "status.json").exists()
