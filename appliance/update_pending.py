@@ -15,7 +15,8 @@ from pathlib import Path
 
 from appliance.update import Releases, Restarter, RolledBack, UpdateError, apply, verify
 from appliance.update_status import (MAX_UPDATE_BYTES, SIGNATURE_SUFFIX, UpdateStatus,
-                                     is_newer, version_key, wheel_version, write_status)
+                                     is_newer, read_status, version_key, wheel_version,
+                                     write_status)
 
 logger = logging.getLogger(__name__)
 
@@ -89,19 +90,69 @@ def _clear(folder: int) -> None:
             os.unlink(name, dir_fd=folder)
 
 
+def marker_of(status: Path) -> Path:
+    """Return the file that exists while an update is under way (hearth-update.path watches it).
+
+    If it is still there when the updater starts, the last update was cut off (power
+    lost, the updater killed) and is finished or undone first.
+    """
+    return status.with_name("updating")
+
+
+def recover(status: Path, *, releases: Releases, restarter: Restarter,
+            timeout: float) -> UpdateStatus | None:
+    """Settle an update that was cut off: keep the new version if it starts, else go back."""
+    marker = marker_of(status)
+    last = read_status(status)
+    if last.state != "installing":
+        marker.unlink(missing_ok=True)
+        return None
+    try:
+        return _settle(last, status, releases=releases, restarter=restarter, timeout=timeout)
+    finally:
+        marker.unlink(missing_ok=True)
+
+
+def _settle(last: UpdateStatus, status: Path, *, releases: Releases, restarter: Restarter,
+            timeout: float) -> UpdateStatus:
+    new, previous = releases.root / last.version, releases.root / last.previous
+    logger.warning("the update to %s was cut off; settling it", last.version)
+    if releases.current() != new.resolve():
+        # The link never moved: the new version never ran. Its folder may be half made.
+        if new.is_dir() and not new.is_symlink():
+            shutil.rmtree(new)
+        return write_status(status, "refused", last.version, previous=last.previous,
+                            reason="interrupted", detail="the box stopped before it switched")
+    if restarter.restart(timeout):
+        releases.prune(keep=[new, previous])
+        return write_status(status, "done", last.version, previous=last.previous)
+    if not previous.is_dir():
+        return write_status(status, "refused", last.version, previous=last.previous,
+                            reason="install", detail=f"{last.version} does not start and "
+                            f"{last.previous} is gone")
+    releases.switch(previous)
+    back = restarter.restart(timeout)
+    shutil.rmtree(new, ignore_errors=True)
+    return write_status(status, "rolled-back", last.version, previous=last.previous,
+                        detail="cut off, then did not start" + ("" if back else
+                                                                 f"; {last.previous} did not either"))
+
+
 def apply_pending(pending: Path, *, work: Path, status: Path, keys: Path, releases: Releases,
                   restarter: Restarter, timeout: float) -> UpdateStatus | None:
-    """Apply the newest update in pending/ and record how it went; None if there was none."""
+    """Settle a cut-off update, then apply the newest one in pending/; None if there was none."""
+    settled = recover(status, releases=releases, restarter=restarter, timeout=timeout)
     folder = _open_pending(pending)
     if folder is None:
-        return None
+        return settled
     try:
         wheel = _newest(os.listdir(folder))
         if wheel is None:
-            return None
+            return settled
         version = wheel_version(wheel) or ""
         previous = releases.current().name
         write_status(status, "installing", version, previous=previous)
+        marker_of(status).touch()
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(mode=0o700, parents=True)
         try:
@@ -116,6 +167,7 @@ def apply_pending(pending: Path, *, work: Path, status: Path, keys: Path, releas
         _clear(folder)
         os.close(folder)
         shutil.rmtree(work, ignore_errors=True)
+        marker_of(status).unlink(missing_ok=True)
 
 
 def _apply_copy(wheel: Path, *, status: Path, version: str, previous: str, keys: Path,

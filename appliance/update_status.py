@@ -21,7 +21,7 @@ MAX_UPDATE_BYTES = 64 * 1024 * 1024  # a Hearth wheel is well under 2 MiB; room 
 STATES = ("idle", "waiting", "installing", "done", "rolled-back", "refused")
 FINAL = ("done", "rolled-back", "refused")
 # Why the updater refused an update; the page words each one.
-REASONS = ("signature", "older", "install", "files")
+REASONS = ("signature", "older", "install", "files", "interrupted")
 
 
 def wheel_version(name: str) -> str | None:

@@ -46,6 +46,8 @@ REFUSED = {
                   "changed."),
     "files": N_("Hearth %(version)s was refused: its files could not be read safely. "
                 "Nothing was changed."),
+    "interrupted": N_("Hearth %(version)s was not installed: the box stopped during the "
+                      "update. Nothing was changed; send it again."),
 }
 NOT_A_FORM = N_("This form could not be read. Reload the page and try again.")
 NOT_AN_UPDATE = N_("%(name)s is not a Hearth update. Choose the two files "

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from appliance.update import Releases, UpdateError, apply, new_key, sign
-from appliance.update_pending import apply_pending
-from appliance.update_status import UpdateStatus
+from appliance.update_pending import apply_pending, marker_of
+from appliance.update_status import UpdateStatus, write_status
 from tests.updates import Box, ImportRestarter, base_release, fake_wheel, make_box
 
 __all__ = ["base_release"]  # a fixture, shared with the web tests
@@ -97,6 +97,7 @@ def test_apply_pending_installs_the_newest_update_and_records_how_it_ended(
     assert status_file(tmp_path)["state"] == "done"
     assert os.listdir(pending) == []  # else the path unit would fire again
     assert not (tmp_path / "root" / "work").exists()
+    assert not marker_of(tmp_path / "root" / "status.json").exists()  # nothing left to settle
 
     drop(signed_box.signed(tmp_path, "0.3.0", "raise SystemExit('broken')\n"), pending)
     back = run_pending(signed_box, tmp_path)
@@ -159,3 +160,51 @@ def test_the_apply_pending_command_says_when_nothing_waits(
                  "--status", str(tmp_path / "status.json")]) == 0
     assert "no update is waiting" in capsys.readouterr().out
     assert not (tmp_path / "status.json").exists()
+
+
+def cut_off(box: Box, tmp_path: Path, version: str, body: str = "", *,
+            switched: bool) -> None:
+    """Leave the box as a power cut in the middle of an update would: status `installing`."""
+    release = box.releases.install(box.signed(tmp_path, version, body))
+    if switched:
+        box.releases.switch(release)
+    status = tmp_path / "root" / "status.json"
+    write_status(status, "installing", version, previous="0.1.0")
+    marker_of(status).touch()  # what starts hearth-update.service at the next boot
+
+
+@pytest.mark.timeout(300)
+def test_an_update_cut_off_after_the_switch_stays_if_it_starts(
+        signed_box: Box, tmp_path: Path) -> None:
+    cut_off(signed_box, tmp_path, "0.2.0", switched=True)
+    settled = run_pending(signed_box, tmp_path)
+    assert settled is not None and (settled.state, settled.version) == ("done", "0.2.0")
+    assert signed_box.releases.current().name == "0.2.0"
+    assert not marker_of(tmp_path / "root" / "status.json").exists()
+
+
+@pytest.mark.timeout(300)
+def test_an_update_cut_off_after_the_switch_is_undone_if_it_does_not_start(
+        signed_box: Box, tmp_path: Path) -> None:
+    cut_off(signed_box, tmp_path, "0.2.0", "raise SystemExit('broken')\n", switched=True)
+    settled = run_pending(signed_box, tmp_path)
+    assert settled is not None and (settled.state, settled.previous) == ("rolled-back", "0.1.0")
+    assert signed_box.releases.current().name == "0.1.0"
+    assert not (signed_box.releases.root / "0.2.0").exists()
+    assert status_file(tmp_path)["state"] == "rolled-back"
+    assert not marker_of(tmp_path / "root" / "status.json").exists()
+
+
+@pytest.mark.timeout(300)
+def test_an_update_cut_off_before_the_switch_is_dropped_then_the_next_one_applies(
+        signed_box: Box, tmp_path: Path) -> None:
+    cut_off(signed_box, tmp_path, "0.2.0", switched=False)
+    settled = run_pending(signed_box, tmp_path)
+    assert settled is not None and (settled.state, settled.reason) == ("refused", "interrupted")
+    assert signed_box.releases.current().name == "0.1.0"
+    assert not (signed_box.releases.root / "0.2.0").exists()  # the half-made copy
+    # The owner sends it again: it goes through as any update.
+    drop(signed_box.signed(tmp_path, "0.2.0"), tmp_path / "hearth" / "updates" / "pending")
+    again = run_pending(signed_box, tmp_path)
+    assert again is not None and again.state == "done"
+    assert signed_box.releases.current().name == "0.2.0"
