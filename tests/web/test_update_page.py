@@ -242,8 +242,10 @@ def test_the_owner_picks_the_two_files_and_watches_the_update_end(
     message = section.locator("[data-update-message]")
     expect(message).to_have_text("Hearth 0.2.0 is uploaded and waits for the box's updater.")
     expect(section.locator("progress")).to_be_visible()
+    expect(picker).to_be_hidden()  # one update at a time
 
     updater(signed_box, tmp_path)
     expect(message).to_contain_text("Hearth 0.2.0 was installed.", timeout=15_000)
     expect(message).to_have_class("ok")
     expect(section.locator("progress")).to_be_hidden()
+    expect(picker).to_be_visible()

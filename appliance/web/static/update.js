@@ -7,6 +7,7 @@
   if (!box) return;
   const words = box.querySelector("[data-update-message]");
   const bar = box.querySelector("[data-update-progress]");
+  const form = document.querySelector("[data-update-form]");
   const busy = (state) => state === "waiting" || state === "installing";
   const show = (status) => {
     box.dataset.state = status.state;
@@ -15,6 +16,7 @@
     words.className = status.state === "done" ? "ok"
       : (status.state === "refused" || status.state === "rolled-back") ? "error" : "hint";
     bar.hidden = !busy(status.state);
+    if (form) form.hidden = busy(status.state);
   };
   let following = busy(box.dataset.state);
   const poll = async () => {
