@@ -158,6 +158,7 @@ def apply(wheel: Path, signature: Path, *, keys: Path, releases: Releases,
     verify(wheel, signature, keys)
     previous = releases.current()
     release = releases.install(wheel)
+    os.sync()  # the new files are on the card before the link names them (power cuts)
     releases.switch(release)
     logger.info("restarting with %s", release.name)
     if restarter.restart(timeout):

@@ -117,6 +117,12 @@ def _settle(last: UpdateStatus, status: Path, *, releases: Releases, restarter: 
             timeout: float) -> UpdateStatus:
     new, previous = releases.root / last.version, releases.root / last.previous
     logger.warning("the update to %s was cut off; settling it", last.version)
+    if wheel_version(f"hearthbox-{last.version}-py3-none-any.whl") is None \
+            or not is_newer(last.version, last.previous):
+        # Not an update this updater would have started (the name came from the daemon's
+        # folder): touch no release.
+        return write_status(status, "refused", last.version, previous=last.previous,
+                            reason="interrupted", detail="nothing to settle")
     if releases.current() != new.resolve():
         # The link never moved: the new version never ran. Its folder may be half made.
         if new.is_dir() and not new.is_symlink():
@@ -189,8 +195,22 @@ def _apply_copy(wheel: Path, *, status: Path, version: str, previous: str, keys:
         return write_status(status, "rolled-back", version, previous=previous, detail=str(exc))
     except UpdateError as exc:
         return _refused(status, version, previous, "install", exc)
+    except Exception as exc:  # a full disk, a bad key file: never leave "installing" behind
+        logger.exception("update to %s failed", version)
+        _undo(releases, releases.root / version, releases.root / previous, restarter, timeout)
+        return _refused(status, version, previous, "install", UpdateError(str(exc) or repr(exc)))
     logger.info("Hearth %s is running", version)
     return write_status(status, "done", version, previous=previous)
+
+
+def _undo(releases: Releases, new: Path, previous: Path, restarter: Restarter,
+          timeout: float) -> None:
+    """Put the version before back in place and remove the new one's folder, whatever its state."""
+    if releases.current() == new.resolve() and previous.is_dir():
+        releases.switch(previous)
+        restarter.restart(timeout)
+    if new.is_dir() and not new.is_symlink() and releases.current() != new.resolve():
+        shutil.rmtree(new, ignore_errors=True)
 
 
 def _refused(status: Path, version: str, previous: str, reason: str,

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from appliance import keys
 from appliance.auth.devices import Device
@@ -140,7 +141,8 @@ async def _multipart_csrf(request: web.Request) -> str:
             value += chunk
             if len(value) > 256:  # a token is 32 characters; this is not one
                 return ""
-    except (ValueError, AssertionError):  # no boundary, or a body that is not multipart
+    # no boundary, a body that is not multipart, or part headers that break the format
+    except (ValueError, AssertionError, HttpProcessingError):
         return ""
     return value.decode("ascii", errors="replace")
 
@@ -158,7 +160,9 @@ async def _check_csrf(request: web.Request, who: Identity | None) -> None:
     expected = who.session.csrf if who is not None and who.session is not None \
         else request.cookies.get(ANON_CSRF_COOKIE, "")
     given = request.headers.get(CSRF_HEADER) or await _form_csrf(request)
-    if not expected or not given or not secrets.compare_digest(expected, given):
+    # compare_digest takes ASCII text only; a token never holds anything else
+    if not expected or not given or not given.isascii() \
+            or not secrets.compare_digest(expected, given):
         raise json_error(403, "This form has expired or did not come from this box. "
                               "Reload the page and try again.")
 

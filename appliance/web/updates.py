@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 import appliance
 from appliance import keys
@@ -146,7 +147,7 @@ async def _save_parts(request: web.Request, folder: Path) -> list[str]:
             raise UploadError(NOT_A_FORM) from None
     try:
         return await _save_each(reader, folder)
-    except ValueError:  # a body that breaks the multipart format
+    except (ValueError, HttpProcessingError):  # a body that breaks the multipart format
         raise UploadError(NOT_A_FORM) from None
 
 

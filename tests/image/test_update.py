@@ -208,3 +208,39 @@ def test_an_update_cut_off_before_the_switch_is_dropped_then_the_next_one_applie
     again = run_pending(signed_box, tmp_path)
     assert again is not None and again.state == "done"
     assert signed_box.releases.current().name == "0.2.0"
+
+
+class FullDisk(Releases):
+    """Releases on a card that fills up half-way through copying the new version."""
+
+    def install(self, wheel: Path) -> Path:
+        half = self.root / "0.2.0"
+        half.mkdir()
+        (half / "partly").write_text("copied")
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.timeout(300)
+def test_an_update_that_fails_unexpectedly_is_refused_not_left_installing(
+        signed_box: Box, tmp_path: Path) -> None:
+    box = Box(FullDisk(signed_box.releases.root, signed_box.releases.current_link),
+              signed_box.keys, signed_box.private)
+    drop(box.signed(tmp_path, "0.2.0"), tmp_path / "hearth" / "updates" / "pending")
+    refused = run_pending(box, tmp_path)
+    assert refused is not None and (refused.state, refused.reason) == ("refused", "install")
+    assert "No space left on device" in refused.detail
+    assert box.releases.current().name == "0.1.0"
+    assert not (box.releases.root / "0.2.0").exists()  # the half-made copy
+    assert not marker_of(tmp_path / "root" / "status.json").exists()
+
+
+def test_a_cut_off_status_naming_the_version_in_use_touches_no_release(
+        signed_box: Box, tmp_path: Path) -> None:
+    # The name in the status came from the daemon's folder: one that is not newer than the
+    # version before must not make the updater remove that version (the rollback copy).
+    status = tmp_path / "root" / "status.json"
+    write_status(status, "installing", "0.1.0", previous="0.1.0")
+    settled = run_pending(signed_box, tmp_path)
+    assert settled is not None and (settled.state, settled.reason) == ("refused", "interrupted")
+    assert signed_box.releases.current().name == "0.1.0"
+    assert (signed_box.releases.root / "0.1.0").is_dir()

@@ -146,3 +146,17 @@ async def test_a_revoked_device_is_refused_at_once_though_it_was_let_in_before(
     assert (await client.request("PROPFIND", "/dav/", headers=asking)).status == 401
     asking["Authorization"] = aiohttp.encode_basic_auth("Laptop", again)
     assert (await client.request("PROPFIND", "/dav/", headers=asking)).status == 207
+
+
+async def test_broken_forms_and_odd_tokens_get_a_refusal_not_a_crash(client: TestClient) -> None:
+    # A multipart part whose header line is far too long (aiohttp raises LineTooLong),
+    # sent to a public form: refused as a form without its token, not a server error.
+    long_header = (b'--y\r\nContent-Disposition: form-data; name="' + b"a" * 70_000
+                   + b'"\r\n\r\nx\r\n--y--\r\n')
+    resp = await client.post("/login", data=long_header,
+                             headers={"Content-Type": "multipart/form-data; boundary=y"})
+    assert resp.status == 403
+    # A token with letters no token has (compare_digest refuses non-ASCII text).
+    resp = await client.post("/login", data={"passphrase": "x"},
+                             headers={"X-CSRF-Token": "\u00e9" * 32})
+    assert resp.status == 403
