@@ -2,8 +2,8 @@
 
 The builds need root (mmdebstrap, chroot, binfmt_misc), as in CI. They start
 together on first use, since each spends most of its time in one emulated dpkg:
-the Pi 2 image, the Pine64 image, and a second Pi 2 root filesystem (with its own,
-empty package cache) to compare with the first. `-m "not image"` leaves them out.
+the Pi 2 image, the Pine64 image, and a second Pi 2 root filesystem to compare with
+the first. Each builds as a fresh machine would: an empty home, no pip or package cache. `-m "not image"` leaves them out.
 """
 from __future__ import annotations
 
@@ -47,8 +47,27 @@ def test_missing_tools_are_named_with_the_install_line(tmp_path: Path) -> None:
         return
     assert result.returncode == 1
     assert "apt-get install --no-install-recommends" in result.stderr
-    for package in ("mmdebstrap", "genimage", "mtools", "qemu-user-static", "binfmt-support"):
+    for package in ("mmdebstrap", "arch-test", "genimage", "mtools", "qemu-user-static",
+                    "binfmt-support"):
         assert package in result.stderr
+
+
+@as_root
+def test_a_failed_build_ends_by_naming_its_step_and_the_error(tmp_path: Path) -> None:
+    # A mirror nobody answers on: the wheels are made (as a fresh machine makes them,
+    # with no pip cache), then mmdebstrap fails, and the last line says where.
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "PIP_NO_CACHE_DIR": "1",
+           "XDG_CACHE_HOME": str(home / ".cache"), "MIRROR": "http://127.0.0.1:9/debian"}
+    result = run(str(BUILD), "--board", "pi2", "--rootfs-only", "--out", str(tmp_path / "out"),
+                 env=env)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert "FAILED while root filesystem (armhf, bookworm)" in last, result.stderr[-3000:]
+    assert "mmdebstrap" in last
+    # The Pi 2's pure-Python chunker wheel was built on the way, with no cache to lean on.
+    assert list((tmp_path / "out" / "work" / "wheels").glob("pyfastcdc-*-py3-none-any.whl"))
 
 
 @dataclass
@@ -66,8 +85,15 @@ class Build:
         if not self.seconds:
             self.seconds = time.monotonic() - self.started
         log = (self.out / "build.log").read_text(errors="replace")
-        assert code == 0, log[-4000:]
+        assert code == 0, failure_summary(log)
         return self.out
+
+
+def failure_summary(log: str) -> str:
+    """Return the steps a failed build went through, then the last lines of its log."""
+    lines = log.splitlines()
+    steps = [line for line in lines if line.startswith("image/build [")]
+    return "\n".join(["steps:", *steps[-12:], "", "end of the log:", *lines[-40:]])[-6000:]
 
 
 @dataclass
@@ -88,16 +114,21 @@ class Builds:
         common = ["--update-key", str(keys / "release.pem")]
         self.spawn("pi2", "--board", "pi2", *common)
         self.spawn("pine64", "--board", "pine64", *common)
-        # The same Pi 2 inputs again, with a cold package cache: the same root must come out.
-        self.spawn("pi2-again", "--board", "pi2", "--rootfs-only", *common,
-                   env={"HEARTH_IMAGE_CACHE": str(self.root / "cold-cache")})
+        # The same Pi 2 inputs again, in a build of its own: the same root must come out.
+        self.spawn("pi2-again", "--board", "pi2", "--rootfs-only", *common)
 
-    def spawn(self, name: str, *args: str, env: dict[str, str] | None = None) -> None:
+    def spawn(self, name: str, *args: str) -> None:
         out = self.root / name
         out.mkdir()
+        # As a fresh machine builds: an empty home, so no pip or package cache of an
+        # earlier build (~/.cache) can make a build pass that would fail there.
+        home = self.root / f"home-{name}"
+        home.mkdir()
+        fresh = {"HOME": str(home), "PIP_NO_CACHE_DIR": "1", "XDG_CACHE_HOME": str(home / ".cache")}
         with (out / "build.log").open("wb") as log:
             process = subprocess.Popen([str(BUILD), *args, "--out", str(out)], stdout=log,
-                                       stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+                                       stderr=subprocess.STDOUT,
+                                       env={**os.environ, **fresh})
         self.runs[name] = Build(out, process)
 
     def get(self, name: str) -> Path:
