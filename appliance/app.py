@@ -25,7 +25,7 @@ from appliance.services import Service, ServiceContext, discover
 from appliance.settings import Settings
 from appliance.store import Collection
 from appliance.web import https_page, move_page, pages, settings_page, storage_page
-from appliance.web.i18n import Catalogs
+from appliance.i18n import Catalogs
 from appliance.web.shell import setup_templates
 
 logger = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from appliance.platform.disks import ADDED, CHANGED, REMOVED, Disk, Disks
 from appliance.platform.helper_client import HelperClient, HelperError
 from appliance.settings import Settings
 from appliance.store.fileops import FileOps
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from appliance.lan import Lan
 from appliance.platform import Platform
 from appliance.services import Service
 from appliance.settings import Settings
-from appliance.web.i18n import Catalogs
+from appliance.i18n import Catalogs
 
 SETTINGS = web.AppKey("settings", Settings)
 PLATFORM = web.AppKey("platform", Platform)

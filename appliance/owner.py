@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from appliance.web.i18n import LANGUAGES, N_
+from appliance.i18n import LANGUAGES, N_
 from appliance.auth.passphrase import hash_passphrase, strength_problem, verify_passphrase
 
 if TYPE_CHECKING:

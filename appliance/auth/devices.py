@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from appliance.auth.sessions import token_hash
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 if TYPE_CHECKING:
     from appliance.store import Collection

@@ -6,7 +6,7 @@ import hmac
 import os
 import unicodedata
 
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 # n=2**15, r=8 costs 32 MiB and about half a second on a Pi 2: slow for a guesser,
 # bearable for the owner, and well inside the box's memory.

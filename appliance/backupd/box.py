@@ -26,7 +26,7 @@ from appliance.core import Core
 from appliance.keyring import Keyring, seal, unseal
 from appliance.platform import Platform
 from appliance.settings import Settings
-from appliance.web.i18n import Catalogs, N_
+from appliance.i18n import Catalogs, N_
 from appliance.web.storage_page import size_in
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from appliance.datadisk import SUPPORTED  # what the helper mounts
 from appliance.platform import Platform
 from appliance.platform.disks import Disk
 from appliance.platform.helper_client import HelperError
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 NOT_PLUGGED = N_("The backup disk is not plugged in. Plug it in: the backup starts by itself.")
 NO_HELPER = N_("This box can't mount the backup disk (it runs without its disk helper).")

@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from appliance.backup import errors
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 # Each code the engine gives an error (appliance/backup/errors.py), as the owner reads it.
 # The engine's English text names folders and commands: right for `hearth`, not for a page.

@@ -12,7 +12,7 @@ from appliance.jobs.policy import OK
 from appliance.jobs.schedule import next_run
 from appliance.keyring import Keyring, seal_in_child
 from appliance.store import Collection
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 DOCTYPE = "io.hearth.accounts"
 RUNS_DOCTYPE = "io.hearth.connector.runs"

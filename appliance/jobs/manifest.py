@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
 FIELD_TYPES = ("text", "password", "email", "url", "number", "choice", "drive_path")

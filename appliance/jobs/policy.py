@@ -16,7 +16,7 @@ from appliance.jobs import connector as codes
 from appliance.jobs import outcome as platform
 from appliance.jobs.manifest import Manifest
 from appliance.jobs.schedule import CATCH_UP_SPREAD, MAX_RETRIES, backoff, next_run
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 OK, FAILING, NEEDS_USER = "ok", "failing", "needs_user"
 TRANSIENT = frozenset({codes.VENDOR_DOWN, codes.NETWORK, platform.TIMEOUT,

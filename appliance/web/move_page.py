@@ -15,7 +15,7 @@ from appliance.backupd.daemon import BACKUPS
 from appliance.backupd.status import MOVE, Status
 from appliance.backupd.where import WhereError, mount_of, usable
 from appliance.web.forms import text
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 from appliance.web.shell import render, translator
 from appliance.web.storage_page import describe, sizes_for
 

@@ -9,7 +9,7 @@ from appliance import __version__, keys
 from appliance.auth.guard import (SESSION_COOKIE, always_open, identity, public,
                                    set_session_cookie)
 from appliance.owner import OwnerError
-from appliance.web.i18n import LANGUAGES
+from appliance.i18n import LANGUAGES
 from appliance.web.forms import local_path, text
 from appliance.web.shell import (LANG_COOKIE, remember_language, render, request_language,
                                   translator)

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from appliance import keys
 from appliance.auth.guard import csrf_token, identity
-from appliance.web.i18n import DEFAULT, LANGUAGES, from_accept_language
+from appliance.i18n import DEFAULT, LANGUAGES, from_accept_language
 
 LANG_COOKIE = "hearth_lang"
 

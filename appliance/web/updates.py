@@ -25,7 +25,7 @@ from appliance.settings import Settings
 from appliance.update_status import (MAX_UPDATE_BYTES, SIGNATURE_SUFFIX, UpdateStatus,
                                      fsync_dir, is_newer, read_status, version_key,
                                      wheel_version)
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 CHUNK = 1 << 16
 

@@ -1,7 +1,7 @@
 """What run errors and account states mean, in plain words for the owner."""
 from __future__ import annotations
 
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 STATES = {
     "ok": N_("Up to date"),

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from appliance.services import Service
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 from services.connectors.doctypes import DOCTYPES
 from services.connectors.views import build
 

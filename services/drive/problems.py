@@ -17,7 +17,7 @@ from appliance.files import (
     NotFound,
     TooLarge,
 )
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 from appliance.web.shell import translator
 
 # The headline is translated; the reason after it is the file tree's own words.

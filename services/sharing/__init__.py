@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from appliance.doctypes import Doctype, FieldSpec
 from appliance.services import Service
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 from services.sharing.links import DOCTYPE
 from services.sharing.reach import FILES_DOCTYPE
 from services.sharing.views import build

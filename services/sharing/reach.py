@@ -7,7 +7,7 @@ from appliance.files import DOCTYPE, FileEntry, FileTree
 from appliance.files.errors import FilesError
 from appliance.files.names import check_path, is_within
 from appliance.store import Collection
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 from services.sharing.links import Doc
 from services.sharing.pages import day
 

@@ -17,7 +17,7 @@ from appliance.files.zipstream import ZipMember, folder_members, zip_stream
 from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition
 from appliance.web.forms import text
-from appliance.web.i18n import LANGUAGES, from_accept_language
+from appliance.i18n import LANGUAGES, from_accept_language
 from appliance.web.shell import LANG_COOKIE, translator
 from services.sharing.links import Doc, Links, unlock_key
 from services.sharing.pages import day, page

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from appliance.doctypes import Doctype
 from appliance.services import Service
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 from services.webdav.deadprops import DOCTYPE
 from services.webdav.server import PREFIX, build
 

@@ -14,7 +14,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from appliance.web.i18n import DEFAULT, DOMAIN, LANGUAGES, LOCALE_DIR, Catalogs, from_accept_language
+from appliance.i18n import DEFAULT, DOMAIN, LANGUAGES, LOCALE_DIR, Catalogs, from_accept_language
 
 REPO = Path(__file__).resolve().parents[2]
 TRANSLATED = [lang for lang in LANGUAGES if lang != DEFAULT]

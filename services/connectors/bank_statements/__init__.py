@@ -7,7 +7,7 @@ from typing import Any
 
 from appliance.jobs.connector import NOT_FOUND, Connector, ConnectorError, Context
 from appliance.jobs.manifest import Dedup, Field, Manifest
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 ACCOUNTS = "io.hearth.bank.accounts"
 OPERATIONS = "io.hearth.bank.operations"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from appliance.jobs.connector import Connector, Context
 from appliance.jobs.manifest import Dedup, Field, Manifest
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 
 BILLS = "io.hearth.bills"
 FINGERPRINT = r"([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{64}"

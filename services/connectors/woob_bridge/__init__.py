@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from appliance.jobs.connector import Connector, Context
 from appliance.jobs.manifest import Dedup, Field, Manifest
-from appliance.web.i18n import N_
+from appliance.i18n import N_
 from services.connectors.bank_statements import BankStatements
 
 BILLS = "io.hearth.bills"
