@@ -13,10 +13,11 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import hdrs, web
 
+from appliance import keys
 from appliance.auth.guard import FormExpired, Handler, SignInFirst, Unavailable
 from appliance.errors import UserError
-from appliance.i18n import N_
-from appliance.web.shell import render, translator
+from appliance.i18n import N_, from_accept_language
+from appliance.web.shell import LANG_COOKIE, render, translator
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,13 @@ def _same_site_referer(request: web.Request) -> str:
     return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
+def _script_language(request: web.Request) -> None:
+    """Let a script's Accept-Language outrank the box's language (a browser's cookie doesn't)."""
+    asked = from_accept_language(request.headers.get(hdrs.ACCEPT_LANGUAGE, ""))
+    if asked and wants_json(request) and LANG_COOKIE not in request.cookies:
+        request[keys.LANGUAGE] = asked
+
+
 def _json(request: web.Request, status: int, message: str,
           headers: dict[str, str]) -> web.Response:
     return web.Response(status=status, text=json.dumps({"error": message}),
@@ -78,6 +86,7 @@ def _page(request: web.Request, status: int, headline: str, message: str,
 
 def user_error_response(request: web.Request, exc: UserError) -> web.Response:
     """Return the answer to a user error: JSON, or a page inside the shell."""
+    _script_language(request)
     _ = translator(request)
     message = exc.said(_)
     if wants_json(request):
@@ -103,6 +112,7 @@ def user_error_response(request: web.Request, exc: UserError) -> web.Response:
 def status_response(request: web.Request, status: int,
                     headers: dict[str, str] | None = None) -> web.Response:
     """Return the answer to an error that has nothing to say but its status."""
+    _script_language(request)
     _ = translator(request)
     headline, words = STATUS_WORDS.get(status, _OTHER)
     if wants_json(request):
@@ -113,6 +123,8 @@ def status_response(request: web.Request, status: int,
 
 def _is_bare(exc: web.HTTPException) -> bool:
     """Return whether aiohttp made this error with its own plain-text body."""
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return True  # raised by aiohttp itself, reading a body, with its English words
     return exc.status >= 400 and (exc.content_type or "text/plain") == "text/plain" \
         and exc.text in (None, "", f"{exc.status}: {exc.reason}")
 
