@@ -7,10 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from appliance import keys
-from appliance.auth.guard import identity, json_error, token_access
+from appliance.auth.guard import identity, token_access
 from appliance.doctypes import SchemaError
-from appliance.store import (Collection, Conflict, InvalidDoctype, InvalidDocument,
-                             InvalidSelector, NotFound, StoreError)
+from appliance.errors import UserError
+from appliance.i18n import N_
+from appliance.store import Collection
 
 routes = web.RouteTableDef()
 MAX_FIND_LIMIT = 1000
@@ -19,13 +20,15 @@ MAX_FIND_LIMIT = 1000
 def _allow(request: web.Request, doctype: str, verb: str) -> None:
     core = request.config_dict[keys.CORE]
     if doctype in core.private_doctypes():
-        raise json_error(403, f"{doctype} is private to the box.")
+        raise UserError(N_("%(doctype)s is private to the box."), status=403, doctype=doctype)
     spec = core.doctypes.get(doctype)
     if verb != "GET" and spec is not None and not spec.api_writable:
-        raise json_error(403, f"{doctype} is read-only here: change it through its service.")
+        raise UserError(N_("%(doctype)s is read-only here: change it through its service."),
+                        status=403, doctype=doctype)
     who = identity(request)
     if who is not None and who.token is not None and not who.token.allows(doctype, verb):
-        raise json_error(403, f"This token may not {verb} {doctype}.")
+        raise UserError(N_("This token may not %(verb)s %(doctype)s."), status=403, verb=verb,
+                        doctype=doctype)
 
 
 async def _collection(request: web.Request, verb: str, *, create: bool) -> Collection | None:
@@ -37,10 +40,7 @@ async def _collection(request: web.Request, verb: str, *, create: bool) -> Colle
         return core.collections[doctype]
     if not create and doctype not in core.store.doctypes():
         return None
-    try:
-        coll = await core.store.collection(doctype)
-    except InvalidDoctype as exc:
-        raise json_error(400, str(exc)) from None
+    coll = await core.store.collection(doctype)  # an InvalidDoctype answers 400
     core.collections[doctype] = coll
     return coll
 
@@ -48,18 +48,21 @@ async def _collection(request: web.Request, verb: str, *, create: bool) -> Colle
 async def _body(request: web.Request) -> dict[str, Any]:
     limit = request.config_dict[keys.SETTINGS].max_body_kb * 1024
     if request.content_type != "application/json":
-        raise json_error(415, "Send the document as JSON (Content-Type: application/json).")
+        raise UserError(N_("Send the document as JSON (Content-Type: application/json)."),
+                        status=415)
+    too_large = UserError(N_("The body is larger than %(kib)d KiB."), status=413,
+                          kib=limit // 1024)
     if (request.content_length or 0) > limit:
-        raise json_error(413, f"The body is larger than {limit // 1024} KiB.")
+        raise too_large
     raw = await request.content.read(limit + 1)
     if len(raw) > limit:
-        raise json_error(413, f"The body is larger than {limit // 1024} KiB.")
+        raise too_large
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise json_error(400, f"The body is not valid JSON: {exc}") from None
+        raise UserError(N_("The body is not valid JSON: %(why)s"), why=str(exc)) from None
     if not isinstance(data, dict):
-        raise json_error(400, "The body must be a JSON object.")
+        raise UserError(N_("The body must be a JSON object."))
     return data
 
 
@@ -69,26 +72,12 @@ def _validate(request: web.Request, doc: dict[str, Any]) -> None:
         try:
             spec.validate(doc)
         except SchemaError as exc:
-            raise json_error(400, str(exc)) from None
+            raise UserError(str(exc)) from None  # the schema's own words
 
 
 def _saved(doctype: str, doc: dict[str, Any], status: int = 200) -> web.Response:
     return web.json_response({"ok": True, "id": doc["_id"], "rev": doc["_rev"],
                               "type": doctype, "data": doc}, status=status)
-
-
-async def _write(coro: Any) -> Any:
-    try:
-        return await coro
-    except Conflict as exc:
-        raise json_error(409, str(exc) or "The document changed since you read it: "
-                                          "fetch it again and retry.") from None
-    except NotFound as exc:
-        raise json_error(404, str(exc) or "No such document.") from None
-    except InvalidDocument as exc:
-        raise json_error(400, str(exc)) from None
-    except StoreError as exc:
-        raise json_error(503, str(exc)) from None
 
 
 @routes.post("/data/{doctype}/")
@@ -99,9 +88,9 @@ async def create(request: web.Request) -> web.Response:
     assert coll is not None
     doc = await _body(request)
     if "_rev" in doc:
-        raise json_error(400, "A new document has no _rev; to update, PUT it to its URL.")
+        raise UserError(N_("A new document has no _rev; to update, PUT it to its URL."))
     _validate(request, doc)
-    saved = await _write(coll.create(doc))
+    saved = await coll.create(doc)  # a StoreError answers with its own status
     return _saved(request.match_info["doctype"], saved, status=201)
 
 
@@ -113,22 +102,20 @@ async def find(request: web.Request) -> web.Response:
     query = await _body(request)
     unknown = set(query) - {"selector", "limit", "skip", "sort"}
     if unknown:
-        raise json_error(400, f"Unknown key '{sorted(unknown)[0]}': use selector, limit, "
-                              f"skip and sort.")
+        raise UserError(N_("Unknown key '%(key)s': use selector, limit, skip and sort."),
+                        key=sorted(unknown)[0])
     selector = query.get("selector", {})
     limit, skip, sort = query.get("limit", 100), query.get("skip", 0), query.get("sort")
     if not isinstance(selector, dict):
-        raise json_error(400, "selector must be a JSON object.")
+        raise UserError(N_("selector must be a JSON object."))
     if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= MAX_FIND_LIMIT:
-        raise json_error(400, f"limit must be a whole number from 1 to {MAX_FIND_LIMIT}.")
+        raise UserError(N_("limit must be a whole number from 1 to %(most)d."), most=MAX_FIND_LIMIT)
     if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
-        raise json_error(400, "skip must be a whole number ≥ 0.")
+        raise UserError(N_("skip must be a whole number ≥ 0."))
     if sort is not None and not isinstance(sort, list):
-        raise json_error(400, 'sort must be a list, like [{"date": "desc"}].')
-    try:
-        docs = [] if coll is None else coll.find(selector, limit=limit + 1, skip=skip, sort=sort)
-    except InvalidSelector as exc:
-        raise json_error(400, str(exc)) from None
+        raise UserError(N_('sort must be a list, like [{"date": "desc"}].'))
+    # an InvalidSelector answers 400 with the store's words
+    docs = [] if coll is None else coll.find(selector, limit=limit + 1, skip=skip, sort=sort)
     return web.json_response({"docs": docs[:limit], "limit": limit, "skip": skip,
                               "next": len(docs) > limit})
 
@@ -136,7 +123,7 @@ async def find(request: web.Request) -> web.Response:
 def _doc_id(request: web.Request) -> str:
     doc_id = request.match_info["docid"]
     if doc_id.startswith("_") or len(doc_id) > 128:
-        raise json_error(400, f"'{doc_id[:40]}' is not a document id.")
+        raise UserError(N_("'%(id)s' is not a document id."), id=doc_id[:40])
     return doc_id
 
 
@@ -147,7 +134,7 @@ async def read(request: web.Request) -> web.Response:
     coll = await _collection(request, "GET", create=False)
     doc = None if coll is None else coll.get(_doc_id(request))
     if doc is None:
-        raise json_error(404, "No such document.")
+        raise UserError(N_("No such document."), status=404)
     return web.json_response(doc)
 
 
@@ -160,9 +147,9 @@ async def update(request: web.Request) -> web.Response:
     doc_id = _doc_id(request)
     doc = await _body(request)
     if doc.setdefault("_id", doc_id) != doc_id:
-        raise json_error(400, "The _id in the body differs from the one in the URL.")
+        raise UserError(N_("The _id in the body differs from the one in the URL."))
     _validate(request, doc)
-    saved = await _write(coll.put(doc))
+    saved = await coll.put(doc)
     return _saved(request.match_info["doctype"], saved)
 
 
@@ -174,8 +161,8 @@ async def delete(request: web.Request) -> web.Response:
     doc_id = _doc_id(request)
     rev = request.query.get("rev")
     if not rev:
-        raise json_error(400, "Say which revision you delete: ?rev=CURRENT_REV.")
+        raise UserError(N_("Say which revision you delete: ?rev=CURRENT_REV."))
     if coll is None:
-        raise json_error(404, "No such document.")
-    await _write(coll.delete(doc_id, rev))
+        raise UserError(N_("No such document."), status=404)
+    await coll.delete(doc_id, rev)
     return web.json_response({"ok": True, "id": doc_id, "type": request.match_info["doctype"]})

@@ -26,6 +26,7 @@ from appliance.settings import Settings
 from appliance.store import Collection
 from appliance.web import https_page, move_page, pages, settings_page, storage_page
 from appliance.i18n import Catalogs
+from appliance.web.errors import errors
 from appliance.web.shell import setup_templates
 
 logger = logging.getLogger(__name__)
@@ -137,7 +138,8 @@ def _mount(app: web.Application, service: Service) -> None:
 def create_app(settings: Settings, *, platform: Platform | None = None,
                services: Sequence[Service] | None = None) -> web.Application:
     """Return the Hearth web application, with every route registered."""
-    app = web.Application(middlewares=[guard],
+    # errors first: it answers what the guard and the handlers refuse or fail
+    app = web.Application(middlewares=[errors, guard],
                           client_max_size=settings.max_body_kb * 1024)
     app[keys.SETTINGS] = settings
     app[keys.PLATFORM] = platform if platform is not None else Platform.for_settings(settings)

@@ -15,6 +15,7 @@ from appliance.auth.devices import Devices
 from appliance.auth.sessions import Sessions
 from appliance.auth.tokens import Tokens
 from appliance.doctypes import Doctype
+from appliance.durable import atomic_write
 from appliance.files import DOCTYPE as FILES_DOCTYPE
 from appliance.files import INDEXES as FILES_INDEXES
 from appliance.files import FileTree
@@ -23,7 +24,6 @@ from appliance.owner import Owner
 from appliance.services import Service
 from appliance.settings import Settings
 from appliance.store import Collection, Store
-from appliance.store.fileops import FileOps
 
 logger = logging.getLogger(__name__)
 
@@ -114,13 +114,8 @@ def write_identity(data_dir: Path) -> None:
     if identity.exists():
         return
     data_dir.mkdir(parents=True, exist_ok=True)
-    temp = identity.with_suffix(".tmp")
-    temp.write_text(json.dumps({"instance": uuids.uuid4().hex, "format": 1,
-                                "created": time.time()}))
-    with temp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(temp, identity)
-    FileOps().fsync_dir(data_dir)
+    atomic_write(identity, json.dumps({"instance": uuids.uuid4().hex, "format": 1,
+                                       "created": time.time()}).encode(), mode=0o644)
 
 
 def prepare_folders(settings: Settings, data_dir: Path) -> None:

@@ -21,10 +21,10 @@ from typing import Any
 
 from appliance import datamove
 from appliance.core import Core, write_identity
+from appliance.durable import atomic_write
 from appliance.platform.disks import ADDED, CHANGED, REMOVED, Disk, Disks
 from appliance.platform.helper_client import HelperClient, HelperError
 from appliance.settings import Settings
-from appliance.store.fileops import FileOps
 from appliance.i18n import N_
 
 logger = logging.getLogger(__name__)
@@ -103,12 +103,7 @@ class DataDisk:
 
     def _save_choice(self, choice: Choice) -> None:
         path = self._choice_path()
-        temp = path.with_suffix(".tmp")
-        temp.write_text(json.dumps(asdict(choice)))
-        with temp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(temp, path)
-        FileOps().fsync_dir(path.parent)
+        atomic_write(path, json.dumps(asdict(choice)).encode(), mode=0o644)
 
     def _need_helper(self) -> HelperClient:
         if self._helper is None:

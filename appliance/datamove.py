@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.store.fileops import FileOps
+from appliance.durable import atomic_file, fsync_dir, write_all
 
 CHUNK = 1024 * 1024
 # What moves with the owner; system/ (keys) stays on the SD card.
@@ -67,17 +67,18 @@ def copy(source: Path, target: Path, what: Plan, report: Report) -> None:
     for rel in what.files:
         dest = target / rel
         partial = dest.with_name(dest.name + ".hearth-partial")
-        with (source / rel).open("rb") as src, partial.open("wb") as out:
+        # the folders are synced once, below, not after each file
+        with (source / rel).open("rb") as src, \
+                atomic_file(dest, temp=partial, sync_folder=False) as out:
+            offset = 0
             while chunk := src.read(CHUNK):
-                out.write(chunk)
+                write_all(out, chunk, offset)
+                offset += len(chunk)
                 done += len(chunk)
                 report("copying", done)
-            out.flush()
-            os.fsync(out.fileno())
-        shutil.copystat(source / rel, partial)
-        os.replace(partial, dest)
+            shutil.copystat(source / rel, partial)
     for rel in (*what.dirs, Path(".")):
-        FileOps().fsync_dir(target / rel)
+        fsync_dir(target / rel)
 
 
 def _digest(path: Path, report: Callable[[int], None]) -> str:

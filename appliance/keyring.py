@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from appliance.durable import fsync_dir
+
 logger = logging.getLogger(__name__)
 
 KEY_FILE = "keyring"
@@ -68,11 +70,7 @@ class Keyring:
             pass
         finally:
             os.unlink(temp)
-        dir_fd = os.open(self.path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(self.path.parent)
         logger.info("a new keyring was made in %s", self.path)
         return self._read()
 

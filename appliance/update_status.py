@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from appliance.durable import atomic_write
 
 # A version is digits and dots, with an optional pre-release (a1, b2, rc3): nothing
 # that could name a folder other than its own under /opt/hearth-releases.
@@ -85,25 +86,7 @@ def write_status(path: Path, state: str, version: str, *, previous: str = "",
     status = UpdateStatus(state=state, version=version, previous=previous, reason=reason,
                           detail=detail, at=time.time())
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".status-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(status.to_json(), out)
-            out.flush()
-            os.fchmod(out.fileno(), 0o644)  # the daemon, another user, reads it
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    # 0644: the daemon, another user, reads it
+    atomic_write(path, json.dumps(status.to_json()).encode(), mode=0o644,
+                 temp=path.with_name(f".status-{os.getpid()}.tmp"))
     return status
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or unlink in folder survive a power cut."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -17,6 +17,8 @@ from appliance import keys
 from appliance.auth.devices import Device
 from appliance.auth.sessions import Session
 from appliance.auth.tokens import Token
+from appliance.errors import UserError
+from appliance.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +120,33 @@ def json_error(status: int, message: str, **extra: Any) -> web.HTTPException:
     return JsonError(status, message, **extra)
 
 
+class FormExpired(UserError):
+    """A form came without this box's CSRF token: its page was old, or another site made it."""
+
+    status = 403
+
+
+class SignInFirst(UserError):
+    """A private address asked by someone who is not signed in."""
+
+    status = 401
+
+
+class Unavailable(UserError):
+    """The owner's data is out of reach (its disk is gone or the store failed)."""
+
+    status = 503
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(N_("%(problem)s Nothing was changed; try again once it is back."),
+                         headers={"Retry-After": "10"}, problem=problem)
+        self.problem = problem
+
+    def said(self, translate: Callable[..., str]) -> str:
+        """Return the message with the problem itself translated too."""
+        return translate(self.message, problem=translate(self.problem))
+
+
 async def _form_csrf(request: web.Request) -> str:
     if request.content_type == "multipart/form-data":
         return await _multipart_csrf(request)
@@ -156,15 +185,15 @@ def _same_origin(request: web.Request) -> bool:
 
 async def _check_csrf(request: web.Request, who: Identity | None) -> None:
     if not _same_origin(request):
-        raise json_error(403, "This request came from another site and was refused.")
+        raise UserError(N_("This request came from another site and was refused."), status=403)
     expected = who.session.csrf if who is not None and who.session is not None \
         else request.cookies.get(ANON_CSRF_COOKIE, "")
     given = request.headers.get(CSRF_HEADER) or await _form_csrf(request)
     # compare_digest takes ASCII text only; a token never holds anything else
     if not expected or not given or not given.isascii() \
             or not secrets.compare_digest(expected, given):
-        raise json_error(403, "This form has expired or did not come from this box. "
-                              "Reload the page and try again.")
+        raise FormExpired(N_("This form has expired or did not come from this box. "
+                             "Reload the page and try again."))
 
 
 def _basic(auth: str) -> tuple[str, str] | None:
@@ -176,11 +205,10 @@ def _basic(auth: str) -> tuple[str, str] | None:
     return (name, password) if sep else None
 
 
-def _ask_device_password() -> web.HTTPException:
-    error = json_error(401, "Give this device's name and its app password (Settings › "
-                            "Devices); the passphrase of the box is not accepted here.")
-    error.headers["WWW-Authenticate"] = 'Basic realm="Hearth", charset="UTF-8"'
-    return error
+def _ask_device_password() -> UserError:
+    return UserError(N_("Give this device's name and its app password (Settings › Devices); "
+                        "the passphrase of the box is not accepted here."), status=401,
+                     headers={"WWW-Authenticate": 'Basic realm="Hearth", charset="UTF-8"'})
 
 
 async def _who(request: web.Request) -> Identity | None:
@@ -196,7 +224,7 @@ async def _who(request: web.Request) -> Identity | None:
     if auth.lower().startswith("bearer "):
         token = core.tokens.verify(auth[7:].strip())
         if token is None:
-            raise json_error(401, "This token is unknown or was revoked.")
+            raise UserError(N_("This token is unknown or was revoked."), status=401)
         return Identity(token=token)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -214,32 +242,26 @@ def _always_open(request: web.Request) -> bool:
         getattr(info.handler, "hearth_always_open", False)
 
 
-def _unavailable(request: web.Request, problem: str) -> web.HTTPException:
-    if _wants_html(request):
-        from appliance.web.shell import render  # the shell renders; the guard only decides
-        page = render("unavailable.html", request, {"problem": problem}, status=503)
-        return web.HTTPServiceUnavailable(text=page.text, content_type="text/html",
-                                          headers={"Retry-After": "10"})
-    return json_error(503, problem + " Nothing was changed; try again once it is back.")
-
-
-def _refuse_anonymous(request: web.Request) -> web.HTTPException:
+def _refuse_anonymous(request: web.Request) -> web.HTTPException | UserError:
     if getattr(request.match_info.handler, "hearth_devices", False):
         return _ask_device_password()
     if _wants_html(request):
         if not request.config_dict[keys.CORE].owner.onboarded:
             return web.HTTPSeeOther("/welcome")
         return web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe="/"))
-    return json_error(401, "Sign in first, or send a token: Authorization: Bearer …")
+    return SignInFirst(N_("Sign in first, or send a token: Authorization: Bearer …"))
 
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Refuse anonymous requests to private routes, tokens outside the data API, and CSRF."""
+    """Refuse anonymous requests to private routes, tokens outside the data API, and CSRF.
+
+    Refusals are user errors; the error middleware (appliance/web/errors.py) answers them.
+    """
     core = request.config_dict[keys.CORE]
     if not core.available and not _always_open(request) and \
             not (core.readable and request.method in _SAFE):
-        raise _unavailable(request, core.problem or "")
+        raise Unavailable(core.problem or "")
     who = await _who(request)
     request[keys.IDENTITY] = who
     handler_fn = request.match_info.handler
@@ -247,7 +269,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         raise _refuse_anonymous(request)
     if who is not None and who.token is not None:
         if not getattr(handler_fn, "hearth_tokens", False):
-            raise json_error(403, "Tokens only open the data API (/data/…).")
+            raise UserError(N_("Tokens only open the data API (/data/…)."), status=403)
     elif who is not None and who.device is not None:
         pass  # HTTP Basic is no ambient browser credential for WebDAV's methods: no CSRF
     elif request.method not in _SAFE:

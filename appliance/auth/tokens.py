@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from appliance.auth.sessions import token_hash
+from appliance.errors import UserError
+from appliance.i18n import N_
 
 if TYPE_CHECKING:
     from appliance.store import Collection
@@ -18,7 +20,7 @@ PREFIX = "hth_"
 _DOCTYPE = re.compile(r"^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)+(\.\*)?$")
 
 
-class ScopeError(ValueError):
+class ScopeError(UserError, ValueError):
     """A scope is malformed or names something a token may not reach."""
 
 
@@ -34,16 +36,18 @@ class Scope:
         """Return the scope written as DOCTYPE[:VERB,VERB…] (no verbs: all of them)."""
         doctype, _, verbs_text = text.strip().partition(":")
         if not _DOCTYPE.match(doctype) or len(doctype) > 100:
-            raise ScopeError(f"'{doctype}' is not a doctype (like io.hearth.bills "
-                             f"or io.hearth.bank.*)")
+            raise ScopeError(N_("'%(doctype)s' is not a doctype (like io.hearth.bills or "
+                                "io.hearth.bank.*)"), doctype=doctype)
         if doctype in set(private):
-            raise ScopeError(f"{doctype} is private to the box; no token can reach it")
+            raise ScopeError(N_("%(doctype)s is private to the box; no token can reach it"),
+                             doctype=doctype)
         verbs = frozenset(v.strip().upper() for v in verbs_text.split(",") if v.strip()) \
             if verbs_text else frozenset(VERBS)
         unknown = verbs - set(VERBS)
         if unknown or not verbs:
-            raise ScopeError(f"unknown verb {', '.join(sorted(unknown)) or '(none)'} in "
-                             f"'{text}'; use {', '.join(VERBS)}")
+            raise ScopeError(N_("unknown verb %(verbs)s in '%(scope)s'; use %(known)s"),
+                             verbs=", ".join(sorted(unknown)) or "(none)", scope=text,
+                             known=", ".join(VERBS))
         return cls(doctype, verbs)
 
     def covers(self, doctype: str, verb: str) -> bool:

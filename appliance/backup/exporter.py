@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from appliance.backup.durability import fsync_dir
 from appliance.backup.errors import BackupError, explain
 from appliance.backup.storecopy import collection_documents
+from appliance.durable import place
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +116,7 @@ def export(data: Path, out: Path, *, exclude: frozenset[str] = frozenset()) -> E
             archive.close()
         with open(temp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(temp, out)
-        fsync_dir(out.parent)
+        place(temp, out)
     except OSError as exc:
         temp.unlink(missing_ok=True)
         raise explain(exc, out.parent, "writing the export") from None

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.backup.cipher import Cipher
-from appliance.backup.durability import fsync_dir
 from appliance.backup.errors import Unreadable
+from appliance.durable import fsync_dir, place
 
 MAGIC = b"HEARTHPK"
 FOOTER_MAGIC = b"HPKEND01"
@@ -82,8 +82,7 @@ class PackWriter:
         if not dest.parent.exists():
             dest.parent.mkdir(exist_ok=True)
             fsync_dir(packs)
-        os.replace(self.temp, dest)
-        fsync_dir(dest.parent)
+        place(self.temp, dest)
 
     def abort(self) -> None:
         """Drop the unfinished pack."""

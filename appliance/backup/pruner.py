@@ -5,7 +5,6 @@ import logging
 from dataclasses import dataclass, field
 
 from appliance.backup import tree as trees
-from appliance.backup.durability import fsync_dir
 from appliance.backup.errors import BackupError, Unreadable, explain
 from appliance.backup.index import ChunkIndex, PackRecord
 from appliance.backup.lock import PRUNE
@@ -14,6 +13,7 @@ from appliance.backup.packer import INDEX_EVERY, PACK_SIZE
 from appliance.backup.repository import Repository, is_name, releasing_packs
 from appliance.backup.retention import Policy, select
 from appliance.backup.snapshot import Snapshot
+from appliance.durable import fsync_dir
 
 logger = logging.getLogger(__name__)
 

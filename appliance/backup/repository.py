@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from appliance.backup import keys as keyfile
 from appliance.backup import tree as trees
 from appliance.backup.cipher import Cipher, choose_aead
-from appliance.backup.durability import fsync_dir, write_atomic
+from appliance.backup.durability import write_atomic
 from appliance.backup.errors import NO_BACKUP, BackupError, Unreadable, explain
 from appliance.backup.index import (
     ChunkIndex,
@@ -28,6 +28,7 @@ from appliance.backup.keys import MasterKeys
 from appliance.backup.lock import RepositoryLock, refuse_if_pruning
 from appliance.backup.pack import pack_path, read_blob
 from appliance.backup.snapshot import Snapshot
+from appliance.durable import fsync_dir
 
 logger = logging.getLogger(__name__)
 

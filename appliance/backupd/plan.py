@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from appliance.backup.retention import Policy
-from appliance.store.fileops import FileOps
+from appliance.durable import atomic_write
 
 PLAN_FILE = "backup.json"
 REPOS = "hearth-backups"
@@ -79,11 +79,4 @@ def save(system: Path, plan: Plan) -> None:
     """Write the plan atomically, readable by the box's user only (blocking)."""
     path = plan_path(system)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{PLAN_FILE}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(asdict(plan), fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temp, path)
-    FileOps().fsync_dir(path.parent)
+    atomic_write(path, json.dumps(asdict(plan)).encode())

@@ -165,8 +165,7 @@ class Disk:
 
     def place(self, temp: Path, target: Path) -> os.stat_result:
         """Move a complete, synced temporary file over target and make that durable."""
-        self.ops.replace(temp, target)
-        self.ops.fsync_dir(target.parent)
+        self.ops.place(temp, target)
         return os.stat(target)
 
     def rename(self, src: Path, dst: Path) -> os.stat_result:

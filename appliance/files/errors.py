@@ -1,47 +1,73 @@
-"""Errors of the file tree: each message says what happened and what the owner can do."""
+"""Errors of the file tree: each message says what happened and what the owner can do.
+
+Each kind answers with its own HTTP status: the one table of them, read by the Drive
+and by WebDAV alike.
+"""
 from __future__ import annotations
 
 import errno
 
+from appliance.errors import UserError
 
-class FilesError(Exception):
+
+class FilesError(UserError):
     """The file tree can't do what was asked; the message is for the owner."""
+
+    status = 503  # the disk failed (read-only, input/output error): not the asker's fault
 
 
 class InvalidName(FilesError, ValueError):
     """A name or path can't be used (the message says which part and why)."""
 
+    status = 400
+
 
 class InvalidTag(FilesError, ValueError):
     """A tag can't be used."""
+
+    status = 400
 
 
 class NotFound(FilesError):
     """There is nothing at that path (or with that id)."""
 
+    status = 404
+
 
 class Exists(FilesError):
     """Something already has that name."""
+
+    status = 409
 
 
 class NotADirectory(FilesError):
     """A path goes through a file as if it were a folder."""
 
+    status = 409
+
 
 class NotEmpty(FilesError):
     """A folder still holds something."""
+
+    status = 409
 
 
 class Conflict(FilesError):
     """The file changed since the version the caller knew (etag mismatch)."""
 
+    status = 412
+
 
 class NoSpace(FilesError):
     """The data disk is full; nothing half-written was left behind."""
 
+    status = 507
+
 
 class TooLarge(FilesError):
     """An upload is bigger than the limit it was given."""
+
+    status = 413
 
 
 _FULL = (errno.ENOSPC, errno.EDQUOT)

@@ -188,22 +188,7 @@ class BoxCertificates:
 
     def _write(self, name: str, data: bytes, mode: int) -> None:
         """Replace a file atomically and durably; a key is never readable by others, even briefly."""
-        path, tmp = self.folder / name, self.folder / f".{name}.tmp"
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        try:
-            os.fchmod(fd, mode)  # the umask may have narrowed a certificate's mode
-            self._ops.write_all(fd, data, 0)
-            self._ops.fsync(fd)
-            os.close(fd)
-            fd = -1
-            self._ops.replace(tmp, path)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            tmp.unlink(missing_ok=True)
-            raise
-        self._ops.fsync_dir(self.folder)
+        self._ops.atomic_write(self.folder / name, data, mode=mode)
 
 
 def ca_certificate(key: ec.EllipticCurvePrivateKey, name: str, now: datetime) -> x509.Certificate:

@@ -23,9 +23,7 @@ _CHUNK = 2000
 
 def write(path: Path, docs: Sequence[Doc], version: int, ops: FileOps) -> int:
     """Atomically replace the snapshot at path with docs; return its size in bytes."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
+    with ops.atomic_file(path, temp=path.with_name(path.name + ".tmp")) as fd:
         crc, size = 0, 0
         for start in range(0, len(docs), _CHUNK):
             text = json.dumps(
@@ -40,16 +38,6 @@ def write(path: Path, docs: Sequence[Doc], version: int, ops: FileOps) -> int:
         header = {"format": FORMAT, "version": version, "count": len(docs),
                   "bytes": size, "crc32": f"{crc:08x}"}
         ops.write_all(fd, json.dumps(header).encode().ljust(HEADER_SIZE - 1) + b"\n", 0)
-        ops.fsync(fd)
-        os.close(fd)
-        fd = -1
-        ops.replace(tmp, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    ops.fsync_dir(path.parent)
     return HEADER_SIZE + size
 
 

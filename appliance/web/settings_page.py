@@ -131,7 +131,8 @@ async def settings_create_token(request: web.Request) -> web.Response:
         scopes = [Scope.parse(line, private=core.private_doctypes()) for line in lines]
         plaintext, _token = await core.tokens.create(text(form, "name", limit=80), scopes)
     except ScopeError as exc:
-        return await _page(request, status=400, error=str(exc), section="tokens")
+        return await _page(request, status=400, error=exc.said(translator(request)),
+                           section="tokens")
     return await _page(request, new_token=plaintext, section="tokens")
 
 

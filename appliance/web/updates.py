@@ -21,9 +21,10 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 import appliance
 from appliance import keys
+from appliance.durable import place
 from appliance.settings import Settings
 from appliance.update_status import (MAX_UPDATE_BYTES, SIGNATURE_SUFFIX, UpdateStatus,
-                                     fsync_dir, is_newer, read_status, version_key,
+                                     is_newer, read_status, version_key,
                                      wheel_version)
 from appliance.i18n import N_
 
@@ -205,5 +206,4 @@ def _hand_over(folder: Path, wheel: str, pending: Path) -> None:
     """Move the checked files into pending/, the signature last: its arrival starts the updater."""
     pending.mkdir(parents=True, exist_ok=True)
     for name in (wheel, wheel + SIGNATURE_SUFFIX):
-        os.replace(folder / name, pending / name)
-        fsync_dir(pending)
+        place(folder / name, pending / name)

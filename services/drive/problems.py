@@ -21,17 +21,17 @@ from appliance.i18n import N_
 from appliance.web.shell import translator
 
 # The headline is translated; the reason after it is the file tree's own words.
-_KINDS: tuple[tuple[type[FilesError], int, str], ...] = (
-    (InvalidName, 400, N_("That name can't be used.")),
-    (NotFound, 404, N_("It isn't there any more.")),
-    (Exists, 409, N_("Something with that name is already there.")),
-    (NotADirectory, 409, N_("That is a file, not a folder.")),
-    (NotEmpty, 409, N_("That folder is not empty.")),
-    (Conflict, 412, N_("The file changed meanwhile.")),
-    (NoSpace, 507, N_("The data disk is full.")),
-    (TooLarge, 413, N_("The file is too large.")),
+_HEADLINES: tuple[tuple[type[FilesError], str], ...] = (
+    (InvalidName, N_("That name can't be used.")),
+    (NotFound, N_("It isn't there any more.")),
+    (Exists, N_("Something with that name is already there.")),
+    (NotADirectory, N_("That is a file, not a folder.")),
+    (NotEmpty, N_("That folder is not empty.")),
+    (Conflict, N_("The file changed meanwhile.")),
+    (NoSpace, N_("The data disk is full.")),
+    (TooLarge, N_("The file is too large.")),
 )
-_OTHER = (503, N_("That could not be done."))
+_OTHER = N_("That could not be done.")
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ def _sentence(text: str) -> str:
 def problem(request: web.Request, exc: FilesError) -> Problem:
     """Return what to tell the owner about `exc`, in the request's language."""
     _ = translator(request)
-    status, headline = next(((s, h) for kind, s, h in _KINDS if isinstance(exc, kind)), _OTHER)
-    return Problem(status, _(headline), _sentence(str(exc)))
+    headline = next((h for kind, h in _HEADLINES if isinstance(exc, kind)), _OTHER)
+    return Problem(exc.status, _(headline), _sentence(exc.said(_)))
 
 
 def json_problem(request: web.Request, exc: FilesError) -> web.HTTPException:

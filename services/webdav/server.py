@@ -7,17 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from appliance.auth.guard import device_access
-from appliance.files import (
-    Conflict,
-    Exists,
-    FilesError,
-    InvalidName,
-    NoSpace,
-    NotADirectory,
-    NotEmpty,
-    NotFound,
-    TooLarge,
-)
+from appliance.files import FilesError
 from appliance.services import ServiceContext
 from services.webdav import locking, reading, transfer, writing
 from services.webdav.davxml import error_body
@@ -36,17 +26,12 @@ HANDLERS: dict[str, Handler] = {
     "PROPPATCH": writing.proppatch, "COPY": transfer.copy, "MOVE": transfer.move,
     "LOCK": locking.lock, "UNLOCK": locking.unlock,
 }
-_FILES_STATUS: tuple[tuple[type[FilesError], int], ...] = (
-    (InvalidName, 400), (NotFound, 404), (NotADirectory, 409), (NotEmpty, 409),
-    (Exists, 409), (Conflict, 412), (TooLarge, 413), (NoSpace, 507),
-)
 
 
 def from_files(exc: FilesError) -> DavError:
     """Return the WebDAV answer to an error of the file tree (its message is the owner's)."""
-    status = next((code for kind, code in _FILES_STATUS if isinstance(exc, kind)), 500)
     message = str(exc).rstrip(".")
-    return DavError(status, message[:1].upper() + message[1:] + ".")
+    return DavError(exc.status, message[:1].upper() + message[1:] + ".")
 
 
 def answer(exc: DavError) -> web.Response:
