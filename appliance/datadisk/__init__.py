@@ -1,0 +1,12 @@
+"""Where the owner's data lives: the embedded folder or an adopted USB disk.
+
+The choice is kept on the system side (`system/datadisk.json`, by filesystem
+UUID) so it survives reboots; the disk is mounted by the privileged helper at a
+stable path and Hearth's data goes under `hearth/` on it, leaving the rest of
+the disk alone. When the disk goes away the core is detached (pages say so,
+writes are refused); when it comes back it is checked, mounted and attached
+again, by itself.
+
+problems (what the owner is told) › choice (the adopted disk, remembered) and
+move (the verified copy) › keeper (DataDisk: finds, follows, adopts, ejects).
+"""
