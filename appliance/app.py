@@ -27,7 +27,7 @@ from appliance.settings import Settings
 from appliance.store import Collection
 from appliance.web import https_page, move_page, pages, settings_page, storage_page
 from appliance.i18n import Catalogs
-from appliance.web.shell import setup_templates
+from appliance.web.shell import out_of_reach_page, setup_templates
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -138,7 +138,7 @@ def _mount(app: web.Application, service: Service) -> None:
 def create_app(settings: Settings, *, platform: Platform | None = None,
                services: Sequence[Service] | None = None) -> web.Application:
     """Return the Hearth web application, with every route registered."""
-    app = web.Application(middlewares=[guard],
+    app = web.Application(middlewares=[out_of_reach_page, guard],
                           client_max_size=settings.max_body_kb * 1024)
     app[keys.SETTINGS] = settings
     app[keys.PLATFORM] = platform if platform is not None else Platform.for_settings(settings)

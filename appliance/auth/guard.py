@@ -214,12 +214,21 @@ def _always_open(request: web.Request) -> bool:
         getattr(info.handler, "hearth_always_open", False)
 
 
+class OutOfReach(web.HTTPServiceUnavailable):
+    """The owner's data is out of reach and a browser asked for a page.
+
+    The guard only decides; the shell's out_of_reach_page middleware renders the page
+    that says why (without it, the problem is answered as plain text).
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(text=problem, headers={"Retry-After": "10"})
+        self.problem = problem
+
+
 def _unavailable(request: web.Request, problem: str) -> web.HTTPException:
     if _wants_html(request):
-        from appliance.web.shell import render  # the shell renders; the guard only decides
-        page = render("unavailable.html", request, {"problem": problem}, status=503)
-        return web.HTTPServiceUnavailable(text=page.text, content_type="text/html",
-                                          headers={"Retry-After": "10"})
+        return OutOfReach(problem)
     return json_error(503, problem + " Nothing was changed; try again once it is back.")
 
 

@@ -9,7 +9,7 @@ import jinja2
 from aiohttp import web
 
 from appliance import keys
-from appliance.auth.guard import csrf_token, identity
+from appliance.auth.guard import Handler, OutOfReach, csrf_token, identity
 from appliance.i18n import DEFAULT, LANGUAGES, from_accept_language
 
 LANG_COOKIE = "hearth_lang"
@@ -90,3 +90,14 @@ def render(name: str, request: web.Request, context: Mapping[str, Any] | None = 
     response = aiohttp_jinja2.render_template(name, request, full, status=status)
     response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+@web.middleware
+async def out_of_reach_page(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Show a browser the guard turned away, the data being out of reach, a page saying why."""
+    try:
+        return await handler(request)
+    except OutOfReach as refused:
+        page = render("unavailable.html", request, {"problem": refused.problem}, status=503)
+        raise web.HTTPServiceUnavailable(text=page.text, content_type="text/html",
+                                         headers={"Retry-After": "10"}) from None
