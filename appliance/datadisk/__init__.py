@@ -7,6 +7,7 @@ the disk alone. When the disk goes away the core is detached (pages say so,
 writes are refused); when it comes back it is checked, mounted and attached
 again, by itself.
 
-problems (what the owner is told) › choice (the adopted disk, remembered) and
-move (the verified copy) › keeper (DataDisk: finds, follows, adopts, ejects).
+Inside, each module imports only those after it: keeper (DataDisk: finds, follows,
+adopts, ejects) › choice (the adopted disk, remembered), move (the verified copy)
+› problems (what the owner is told). The pages in appliance/web/ import it.
 """
