@@ -15,7 +15,8 @@ from appliance.auth.guard import guard
 from appliance.auth.throttle import LoginThrottle
 from appliance.backupd.daemon import backup_ctx
 from appliance.core import Core, open_core
-from appliance.datadisk import MISSING, DataDisk
+from appliance.datadisk.keeper import DataDisk
+from appliance.datadisk.problems import MISSING
 from appliance.jobs import scheduler_ctx
 from appliance.lan import Lan
 from appliance.platform import Platform

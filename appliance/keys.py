@@ -7,7 +7,7 @@ from aiohttp import web
 
 from appliance.auth.throttle import LoginThrottle
 from appliance.core import Core
-from appliance.datadisk import DataDisk
+from appliance.datadisk.keeper import DataDisk
 from appliance.lan import Lan
 from appliance.platform import Platform
 from appliance.services import Service

@@ -13,7 +13,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from appliance import keys
-from appliance.datadisk import EJECTED, MISSING, DataDiskError
+from appliance.datadisk.keeper import DataDisk
+from appliance.datadisk.problems import EJECTED, MISSING, DataDiskError
 from appliance.platform import Platform
 from appliance.platform.disks import ADDED, REMOVED, Disk, FakeDisks
 from appliance.platform.helper_client import HelperError
@@ -216,7 +217,6 @@ async def test_start_up_without_the_data_disk_says_so(settings: Settings, tmp_pa
 
 
 def test_missing_helper_is_explained(settings: Settings) -> None:
-    from appliance.datadisk import DataDisk
     datadisk = DataDisk(settings, FakeDisks([USB]), None)
     with pytest.raises(DataDiskError, match="no disk helper"):
         datadisk._need_helper()

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from appliance import update_pending
 from appliance.settings import SYSTEM_CONFIG, load_settings
-from appliance.web.updates import pending_dir
+from appliance.updater.intake import PENDING
+from appliance.updater.pending import STATUS
+from appliance.updater.upload import pending_dir
 
 UNITS_DIR = Path(__file__).resolve().parent.parent / "systemd"
 UNITS = sorted(p.name for p in UNITS_DIR.iterdir() if p.suffix in (".service", ".socket", ".path"))
@@ -220,7 +221,7 @@ def test_updater_watches_the_folder_the_daemon_hands_updates_to() -> None:
     settings = load_settings(config=UNITS_DIR / "hearth.toml", environ={})
     watched = setting("hearth-update.path", "Path", "PathExistsGlob")
     assert watched == str(pending_dir(settings) / "*.sig")  # the signature is moved in last
-    assert Path(watched).parent == update_pending.PENDING  # where apply-pending looks
+    assert Path(watched).parent == PENDING  # where apply-pending looks
     assert setting("hearth-update.path", "Path", "Unit") == "hearth-update.service"
     assert setting("hearth-update.path", "Install", "WantedBy") == "paths.target"
 
@@ -232,7 +233,7 @@ def test_updater_is_root_s_and_writes_a_status_the_daemon_can_read() -> None:
     state = Path("/var/lib") / setting("hearth-update.service", "Service", "StateDirectory")
     assert setting("hearth-update.service", "Service", "StateDirectoryMode") == "0755"
     settings = load_settings(config=UNITS_DIR / "hearth.toml", environ={})
-    assert settings.update_status.parent == state == update_pending.STATUS.parent
+    assert settings.update_status.parent == state == STATUS.parent
     assert not state.is_relative_to(settings.system)  # never in the daemon's own folder
     # restarting hearth.service (what an update does) must not stop the updater
     unit = settings_of("hearth-update.service")["Unit"]

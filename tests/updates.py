@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.update import Releases, new_key, sign
+from appliance.updater.releases import Releases
+from appliance.updater.signature import new_key, sign
 
 
 def fake_wheel(folder: Path, version: str, body: str) -> Path:

@@ -10,7 +10,7 @@ from typing import Any
 from appliance.backup.errors import BackupError
 from appliance.backupd.plan import DISK, REPOS, Target
 from appliance.backupd.words import words_for
-from appliance.datadisk import SUPPORTED  # what the helper mounts
+from appliance.datadisk.choice import SUPPORTED  # what the helper mounts
 from appliance.platform import Platform
 from appliance.platform.disks import Disk
 from appliance.platform.helper_client import HelperError

@@ -11,8 +11,9 @@ from appliance.auth.guard import identity
 from appliance.auth.devices import DeviceError
 from appliance.auth.tokens import Scope, ScopeError
 from appliance.owner import OwnerError
+from appliance.updater.upload import UploadError
 from appliance.web.agents import describe_agent
-from appliance.web import updates
+from appliance.web import update_page
 from appliance.web.forms import text
 from appliance.web.shell import ngettext_for, remember_language, render, translator
 
@@ -33,7 +34,8 @@ async def _page(request: web.Request, *, status: int = 200, **extra: Any) -> web
         "tokens": core.tokens.list(),
         "devices": core.devices.list(), "new_device": None,
         "message": None, "error": None, "new_token": None, "section": None,
-        **await updates.page_context(request.config_dict[keys.SETTINGS], translator(request)),
+        **await update_page.page_context(request.config_dict[keys.SETTINGS],
+                                         translator(request)),
     }
     context.update(extra)
     return render("settings.html", request, context, status=status)
@@ -148,8 +150,8 @@ async def settings_revoke_token(request: web.Request) -> web.StreamResponse:
 async def settings_update(request: web.Request) -> web.Response:
     """Take a signed update (wheel and signature) and hand it to the box's updater."""
     try:
-        await updates.receive(request)
-    except updates.UploadError as exc:
+        await update_page.receive(request)
+    except UploadError as exc:
         return await _page(request, status=400, section="update",
                            error=translator(request)(exc.message, **exc.params))
     raise web.HTTPSeeOther("/settings#update")
@@ -158,5 +160,6 @@ async def settings_update(request: web.Request) -> web.Response:
 @routes.get("/settings/update/status")
 async def settings_update_status(request: web.Request) -> web.Response:
     """Say how the last update went, for the page that follows it through the restart."""
-    status = await updates.status_json(request.config_dict[keys.SETTINGS], translator(request))
+    status = await update_page.status_json(request.config_dict[keys.SETTINGS],
+                                           translator(request))
     return web.json_response(status, headers={"Cache-Control": "no-store"})

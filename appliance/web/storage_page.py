@@ -10,7 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from appliance import keys
-from appliance.datadisk import SUPPORTED, DataDiskError
+from appliance.datadisk.choice import SUPPORTED
+from appliance.datadisk.problems import DataDiskError
 from appliance.platform.disks import FS_NAMES, Disk, size_words
 from appliance.web.forms import text
 from appliance.web.shell import render, request_language, translator

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from appliance.update import Releases, UpdateError, apply, new_key, sign
-from appliance.update_pending import apply_pending, marker_of
-from appliance.update_status import UpdateStatus, write_status
+from appliance.updater.command import main
+from appliance.updater.errors import UpdateError
+from appliance.updater.pending import apply_pending, marker_of
+from appliance.updater.releases import Releases
+from appliance.updater.rollout import apply
+from appliance.updater.signature import new_key, sign
+from appliance.updater.status import UpdateStatus, write_status
 from tests.updates import Box, ImportRestarter, base_release, fake_wheel, make_box
 
 __all__ = ["base_release"]  # a fixture, shared with the web tests
@@ -155,7 +159,6 @@ def test_apply_pending_follows_no_link_and_reads_no_device(signed_box: Box,
 
 def test_the_apply_pending_command_says_when_nothing_waits(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from appliance.update import main
     assert main(["apply-pending", "--pending", str(tmp_path / "none"),
                  "--status", str(tmp_path / "status.json")]) == 0
     assert "no update is waiting" in capsys.readouterr().out

@@ -12,7 +12,7 @@ from playwright.async_api import async_playwright, expect
 
 from appliance import keys
 from appliance.app import create_app
-from appliance.datadisk import MISSING
+from appliance.datadisk.problems import MISSING
 from appliance.platform import Platform
 from appliance.platform.disks import UdevDisks
 from appliance.platform.systemd import NullNotifier

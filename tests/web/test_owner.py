@@ -162,6 +162,9 @@ async def test_while_the_data_is_out_of_reach_pages_say_so_and_writes_wait(
     await core.detach("Your data disk was unplugged. Plug it back in.")
     page = await owner.get("/settings", headers={"Accept": "text/html"})
     assert page.status == 503 and "Plug it back in" in await page.text()
+    # a page inside the shell, which reloads itself, not a bare message
+    assert page.content_type == "text/html" and page.headers["Retry-After"] == "10"
+    assert "Your data is out of reach" in await page.text()
     write = await owner.post("/data/io.hearth.x.y/", json={"a": 1},
                              headers={"X-CSRF-Token": csrf})
     assert write.status == 503 and "Nothing was changed" in (await write.json())["error"]

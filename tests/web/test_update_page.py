@@ -16,9 +16,10 @@ from playwright.sync_api import Page, expect
 
 import appliance
 from appliance.settings import Settings
-from appliance.update import new_key, sign
-from appliance.update_pending import apply_pending
-from appliance.update_status import MAX_UPDATE_BYTES, UpdateStatus
+from appliance.updater.pending import apply_pending
+from appliance.updater.signature import new_key, sign
+from appliance.updater.status import UpdateStatus
+from appliance.updater.versions import MAX_UPDATE_BYTES
 from tests.conftest import onboard, page_csrf, start_client
 from tests.updates import Box, ImportRestarter, base_release, fake_wheel, make_box
 from tests.web.conftest import Box as ServedBox, NewContext

@@ -1,27 +1,19 @@
-"""Where the owner's data lives: the embedded folder or an adopted USB disk.
-
-The choice is kept on the system side (`system/datadisk.json`, by filesystem
-UUID) so it survives reboots; the disk is mounted by the privileged helper at a
-stable path and Hearth's data goes under `hearth/` on it, leaving the rest of
-the disk alone. When the disk goes away the core is detached (pages say so,
-writes are refused); when it comes back it is checked, mounted and attached
-again, by itself.
-"""
+"""DataDisk: find the data disk at start-up, follow its plugs, adopt a new one, eject it."""
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from appliance import datamove
 from appliance.core import Core, write_identity
-from appliance.durable import atomic_write
+from appliance.datadisk import move
+from appliance.datadisk.choice import SUPPORTED, Choice, read_choice, save_choice
+from appliance.datadisk.move import Progress
+from appliance.datadisk.problems import DAMAGED, EJECTED, MISSING, MOVING, DataDiskError
 from appliance.platform.disks import ADDED, CHANGED, REMOVED, Disk, Disks
 from appliance.platform.helper_client import HelperClient, HelperError
 from appliance.settings import Settings
@@ -29,46 +21,7 @@ from appliance.i18n import N_
 
 logger = logging.getLogger(__name__)
 
-CHOICE_FILE = "datadisk.json"
-SUPPORTED = ("ext4", "exfat", "ntfs")
 SUBDIR = "hearth"
-MISSING = N_("Your data disk is not plugged in. Plug it back in: the box checks it and "
-             "carries on by itself.")
-MOVING = N_("Hearth is moving your data to the new disk. This can take a while; the box "
-            "carries on by itself when it is done.")
-EJECTED = N_("The data disk was ejected safely. Plug it back in to carry on.")
-DAMAGED = N_("Your data disk has errors the box could not repair. Plug it into a computer "
-             "to repair it, then plug it back in.")
-
-
-class DataDiskError(Exception):
-    """A data disk operation was refused; the message is meant for the owner."""
-
-
-@dataclass(frozen=True)
-class Choice:
-    """The adopted data disk, as remembered on the system side."""
-
-    uuid: str
-    fstype: str
-    label: str
-    name: str
-    adopted_at: float
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far a move has come, for the progress bar."""
-
-    phase: str  # counting, copying, verifying, switching, done, failed
-    done: int = 0
-    total: int = 0
-    message: str = ""
-
-    @property
-    def percent(self) -> int:
-        """Return the share done in this phase, 0–100."""
-        return 100 if self.total == 0 else min(100, self.done * 100 // self.total)
 
 
 class DataDisk:
@@ -89,22 +42,6 @@ class DataDisk:
         """Return the adopted disk, or None while the data is in the embedded folder."""
         return self._choice
 
-    def _choice_path(self) -> Path:
-        return self._settings.system / CHOICE_FILE
-
-    def _read_choice(self) -> Choice | None:
-        try:
-            return Choice(**json.loads(self._choice_path().read_text()))
-        except FileNotFoundError:
-            return None
-        except (ValueError, TypeError) as exc:
-            raise DataDiskError(f"{self._choice_path()} is damaged ({exc}); remove it to use "
-                                f"the embedded data folder, then adopt the disk again") from None
-
-    def _save_choice(self, choice: Choice) -> None:
-        path = self._choice_path()
-        atomic_write(path, json.dumps(asdict(choice)).encode(), mode=0o644)
-
     def _need_helper(self) -> HelperClient:
         if self._helper is None:
             raise DataDiskError(N_("This box has no disk helper, so it can't use USB disks "
@@ -113,7 +50,7 @@ class DataDisk:
 
     async def locate(self) -> tuple[Path | None, str | None]:
         """Return the data folder to open at start-up, or None and why it can't be."""
-        self._choice = await asyncio.to_thread(self._read_choice)
+        self._choice = await asyncio.to_thread(read_choice, self._settings.system)
         if self._choice is None:
             return self._settings.data, None
         disk = await self._find(self._choice.uuid)
@@ -210,11 +147,11 @@ class DataDisk:
             name = f"{disk.name} ({disk.label})" if disk.label else disk.name
             choice = Choice(disk.uuid, disk.fstype, disk.label, name, self._clock())
             self.progress = Progress("switching")
-            await asyncio.to_thread(self._save_choice, choice)
+            await asyncio.to_thread(save_choice, self._settings.system, choice)
             self._choice = choice
             await core.attach(target)
         except Exception as exc:
-            message = str(exc) if isinstance(exc, (HelperError, datamove.MoveError,
+            message = str(exc) if isinstance(exc, (HelperError, move.MoveError,
                                                    DataDiskError, OSError)) else repr(exc)
             logger.exception("moving the data to %s failed", disk.describe())
             self.progress = Progress("failed", message=message)
@@ -229,13 +166,13 @@ class DataDisk:
         if (target / "store").exists() and any((target / "store").iterdir()):
             raise DataDiskError(N_("This disk already holds a Hearth's data. To restore a "
                                    "Hearth, use its backup; to reuse the disk, erase it."))
-        what = datamove.plan(source)
+        what = move.plan(source)
 
         def report(phase: str, done: int) -> None:
             self.progress = Progress(phase, done, what.total)
         report("copying", 0)
-        datamove.copy(source, target, what, report)
-        datamove.verify(source, target, what, report)
+        move.copy(source, target, what, report)
+        move.verify(source, target, what, report)
 
     async def eject(self, core: Core) -> str:
         """Flush, unmount and power the data disk off; return what to tell the owner."""

@@ -1,4 +1,4 @@
-"""Settings › Update: receive a signed wheel for the box's updater, and say how it went.
+"""The daemon's side of an update: take an upload, check it, and hand it to the root updater.
 
 The daemon cannot install anything (it runs unprivileged). It checks the upload
 at once, so that the owner hears of a wrong file on the page, then hands it to
@@ -11,46 +11,25 @@ import asyncio
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp import BodyPartReader, MultipartReader
 from aiohttp.http_exceptions import HttpProcessingError
 
 import appliance
-from appliance import keys
 from appliance.durable import place
-from appliance.settings import Settings
-from appliance.update_status import (MAX_UPDATE_BYTES, SIGNATURE_SUFFIX, UpdateStatus,
-                                     is_newer, read_status, version_key,
-                                     wheel_version)
 from appliance.i18n import N_
+from appliance.settings import Settings
+from appliance.updater.errors import UpdateError
+from appliance.updater.status import UpdateStatus, read_status
+from appliance.updater.versions import (MAX_UPDATE_BYTES, SIGNATURE_SUFFIX, is_newer,
+                                        version_key, wheel_version)
 
 CHUNK = 1 << 16
 
-MESSAGES = {
-    "idle": N_("No update was installed from this page yet."),
-    "waiting": N_("Hearth %(version)s is uploaded and waits for the box's updater."),
-    "installing": N_("Installing Hearth %(version)s… The box restarts; this page reloads "
-                     "itself."),
-    "done": N_("Hearth %(version)s was installed."),
-    "rolled-back": N_("Hearth %(version)s did not start and was undone; %(previous)s runs "
-                      "again."),
-}
-REFUSED = {
-    "signature": N_("Hearth %(version)s was refused: it is not signed by a key this box "
-                    "trusts. Nothing was changed."),
-    "older": N_("Hearth %(version)s was refused: it is not newer than the version "
-                "running. Nothing was changed."),
-    "install": N_("Hearth %(version)s was refused: it did not install. Nothing was "
-                  "changed."),
-    "files": N_("Hearth %(version)s was refused: its files could not be read safely. "
-                "Nothing was changed."),
-    "interrupted": N_("Hearth %(version)s was not installed: the box stopped during the "
-                      "update. Nothing was changed; send it again."),
-}
 NOT_A_FORM = N_("This form could not be read. Reload the page and try again.")
 NOT_AN_UPDATE = N_("%(name)s is not a Hearth update. Choose the two files "
                    "hearthbox-VERSION-py3-none-any.whl and the same name ending in .sig.")
@@ -63,6 +42,9 @@ NOT_NEWER = N_("Hearth %(version)s is not newer than the version running (%(runn
                "Nothing was changed.")
 NO_UPDATER = N_("Updates are applied by the box's updater, and this Hearth has none. "
                 "Nothing was changed.")
+
+# Opens the request's multipart body; raises UploadError(NOT_A_FORM) if it is not one.
+OpenParts = Callable[[], Awaitable[MultipartReader]]
 
 
 class UploadError(Exception):
@@ -100,52 +82,24 @@ def current_status(settings: Settings) -> UpdateStatus:
     return replace(status, state="waiting", version=newest, reason="", detail="", at=0.0)
 
 
-def describe(status: UpdateStatus, _: Callable[..., str]) -> str:
-    """Return the status in the owner's words."""
-    if status.state == "refused":
-        return _(REFUSED.get(status.reason, REFUSED["files"]), version=status.version)
-    if status.state == "idle":
-        return _(MESSAGES["idle"])
-    return _(MESSAGES[status.state], version=status.version, previous=status.previous)
-
-
-async def status_json(settings: Settings, _: Callable[..., str]) -> dict[str, Any]:
-    """Return the status route's answer."""
-    status = await asyncio.to_thread(current_status, settings)
-    return {"running": appliance.__version__, "state": status.state,
-            "version": status.version, "message": describe(status, _), "at": status.at}
-
-
-async def page_context(settings: Settings, _: Callable[..., str]) -> dict[str, Any]:
-    """Return what the settings page's Update section shows."""
-    available = await asyncio.to_thread(has_updater, settings)
-    return {"update": {"available": available, **await status_json(settings, _)}}
-
-
-async def receive(request: web.Request) -> None:
+async def receive(settings: Settings, open_parts: OpenParts) -> None:
     """Take an uploaded update, check it, and hand it to the root updater; UploadError if not."""
-    settings = request.config_dict[keys.SETTINGS]
     if not await asyncio.to_thread(has_updater, settings):
         raise UploadError(NO_UPDATER)
     updates = pending_dir(settings).parent
     await asyncio.to_thread(updates.mkdir, parents=True, exist_ok=True)
     incoming = Path(await asyncio.to_thread(tempfile.mkdtemp, dir=updates, prefix="incoming-"))
     try:
-        names = await _save_parts(request, incoming)
+        names = await _save_parts(open_parts, incoming)
         wheel = await asyncio.to_thread(_check, incoming, names, settings.update_keys)
         await asyncio.to_thread(_hand_over, incoming, wheel, pending_dir(settings))
     finally:
         await asyncio.to_thread(shutil.rmtree, incoming, True)
 
 
-async def _save_parts(request: web.Request, folder: Path) -> list[str]:
+async def _save_parts(open_parts: OpenParts, folder: Path) -> list[str]:
     """Stream each uploaded file to disk (never whole in memory); return their names."""
-    reader = request.get(keys.MULTIPART)
-    if reader is None:
-        try:
-            reader = await request.multipart()
-        except (AssertionError, ValueError):  # not multipart/form-data at all
-            raise UploadError(NOT_A_FORM) from None
+    reader = await open_parts()
     try:
         return await _save_each(reader, folder)
     except (ValueError, HttpProcessingError):  # a body that breaks the multipart format
@@ -191,7 +145,7 @@ def _check(folder: Path, names: list[str], trusted: Path) -> str:
         raise UploadError(CHOOSE_BOTH)
     wheel = wheels[0]
     # cryptography (OpenSSL) loads only when an update arrives: an idle daemon stays small
-    from appliance.update import UpdateError, verify
+    from appliance.updater.signature import verify
     try:
         verify(folder / wheel, folder / (wheel + SIGNATURE_SUFFIX), trusted)
     except UpdateError:

@@ -22,12 +22,27 @@ class MoveError(Exception):
 
 
 @dataclass(frozen=True)
-class Plan:
+class MovePlan:
     """What a move will copy: the files and their total size."""
 
     files: tuple[Path, ...]
     dirs: tuple[Path, ...]
     total: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a move has come, for the progress bar."""
+
+    phase: str  # counting, copying, verifying, switching, done, failed
+    done: int = 0
+    total: int = 0
+    message: str = ""
+
+    @property
+    def percent(self) -> int:
+        """Return the share done in this phase, 0–100."""
+        return 100 if self.total == 0 else min(100, self.done * 100 // self.total)
 
 
 def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
@@ -47,7 +62,7 @@ def _walk(root: Path) -> Iterator[tuple[Path, bool]]:
                         yield rel / f, False
 
 
-def plan(source: Path) -> Plan:
+def plan(source: Path) -> MovePlan:
     """Return what moving `source` involves."""
     files, dirs, total = [], [], 0
     for rel, is_dir in _walk(source):
@@ -56,10 +71,10 @@ def plan(source: Path) -> Plan:
         else:
             files.append(rel)
             total += (source / rel).stat().st_size
-    return Plan(tuple(files), tuple(dirs), total)
+    return MovePlan(tuple(files), tuple(dirs), total)
 
 
-def copy(source: Path, target: Path, what: Plan, report: Report) -> None:
+def copy(source: Path, target: Path, what: MovePlan, report: Report) -> None:
     """Copy the planned files from `source` into `target`, each fsynced, reporting bytes."""
     done = 0
     for rel in what.dirs:
@@ -90,7 +105,7 @@ def _digest(path: Path, report: Callable[[int], None]) -> str:
     return sha.hexdigest()
 
 
-def verify(source: Path, target: Path, what: Plan, report: Report) -> None:
+def verify(source: Path, target: Path, what: MovePlan, report: Report) -> None:
     """Raise MoveError unless every planned file reads back identical in `target`."""
     done = 0
 

@@ -1,93 +1,30 @@
-"""The root side of an update from the web page: take what the daemon left, check, apply it.
+"""The root side of an update from the web page: settle a cut-off one, then apply what waits.
 
-The daemon (user hearth) owns the pending folder, so everything in it is untrusted
-here: a file may be swapped after the daemon checked it, or be a symlink to a file
-of root's. The update is first copied into a folder only root can write, opened
-without following links and capped in size, then verified again and applied.
+`hearth-update apply-pending` (hearth-update.service) runs this: it takes root's own
+copy of the newest update in pending/ (see intake), verifies it again, refuses a
+downgrade, applies it, and writes each step to the status file the page reads.
 """
 from __future__ import annotations
 
 import logging
 import os
 import shutil
-import stat
 from pathlib import Path
 
-from appliance.update import Releases, Restarter, RolledBack, UpdateError, apply, verify
-from appliance.update_status import (MAX_UPDATE_BYTES, SIGNATURE_SUFFIX, UpdateStatus,
-                                     is_newer, read_status, version_key, wheel_version,
-                                     write_status)
+from appliance.updater.errors import RolledBack, UpdateError
+from appliance.updater.intake import clear_files, copy_in, newest_update, open_pending
+from appliance.updater.releases import Releases
+from appliance.updater.restarter import Restarter
+from appliance.updater.rollout import apply, roll_back
+from appliance.updater.signature import verify
+from appliance.updater.status import UpdateStatus, read_status, write_status
+from appliance.updater.versions import SIGNATURE_SUFFIX, is_newer, wheel_version
 
 logger = logging.getLogger(__name__)
 
-PENDING = Path("/var/lib/hearth/updates/pending")
 STATE = Path("/var/lib/hearth-update")  # hearth-update.service's StateDirectory, mode 0755
 STATUS = STATE / "status.json"
 WORK = STATE / "work"
-# The last two parts of PENDING (updates/pending) belong to the hearth user.
-UNTRUSTED_DEPTH = 2
-
-
-def _open_pending(pending: Path) -> int | None:
-    """Open the pending folder without following a link the hearth user may have planted."""
-    try:
-        fd = os.open(pending.parents[UNTRUSTED_DEPTH - 1], os.O_RDONLY | os.O_DIRECTORY)
-    except FileNotFoundError:
-        return None
-    for part in pending.parts[-UNTRUSTED_DEPTH:]:
-        try:
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:  # ELOOP or ENOTDIR: a link or a file where a folder should be
-            raise UpdateError(f"{pending} is not a plain folder ({exc.strerror}); "
-                              "nothing was read from it") from None
-        finally:
-            os.close(fd)
-        fd = inner
-    return fd
-
-
-def _newest(names: list[str]) -> str | None:
-    """Return the wheel name of the newest signed update among names."""
-    wheels = [n[:-len(SIGNATURE_SUFFIX)] for n in names if n.endswith(SIGNATURE_SUFFIX)]
-    versions = {w: v for w in wheels if (v := wheel_version(w)) is not None}
-    if not versions:
-        return None
-    return max(versions, key=lambda w: version_key(versions[w]))
-
-
-def _copy_in(folder: int, name: str, target: Path) -> None:
-    """Copy a plain file out of the untrusted folder: no link, no device, not too big."""
-    try:
-        source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
-                         dir_fd=folder)
-    except FileNotFoundError:
-        raise UpdateError(f"{name} is missing: an update needs the wheel and its signature") \
-            from None
-    except OSError as exc:
-        raise UpdateError(f"{name} is not a plain file ({exc.strerror}); it was not read") \
-            from None
-    try:
-        info = os.fstat(source)
-        if not stat.S_ISREG(info.st_mode):
-            raise UpdateError(f"{name} is not a plain file; it was not read")
-        copied = 0
-        with target.open("xb") as out:
-            while chunk := os.read(source, 1 << 20):
-                copied += len(chunk)
-                if copied > MAX_UPDATE_BYTES:
-                    raise UpdateError(f"{name} is larger than {MAX_UPDATE_BYTES >> 20} MiB")
-                out.write(chunk)
-    finally:
-        os.close(source)
-
-
-def _clear(folder: int) -> None:
-    """Remove everything but folders from pending/, so that the path unit does not fire again."""
-    for name in os.listdir(folder):
-        if not stat.S_ISDIR(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode):
-            os.unlink(name, dir_fd=folder)
 
 
 def marker_of(status: Path) -> Path:
@@ -136,9 +73,7 @@ def _settle(last: UpdateStatus, status: Path, *, releases: Releases, restarter: 
         return write_status(status, "refused", last.version, previous=last.previous,
                             reason="install", detail=f"{last.version} does not start and "
                             f"{last.previous} is gone")
-    releases.switch(previous)
-    back = restarter.restart(timeout)
-    shutil.rmtree(new, ignore_errors=True)
+    back = roll_back(releases, new, previous, restarter, timeout)
     return write_status(status, "rolled-back", last.version, previous=last.previous,
                         detail="cut off, then did not start" + ("" if back else
                                                                  f"; {last.previous} did not either"))
@@ -148,11 +83,11 @@ def apply_pending(pending: Path, *, work: Path, status: Path, keys: Path, releas
                   restarter: Restarter, timeout: float) -> UpdateStatus | None:
     """Settle a cut-off update, then apply the newest one in pending/; None if there was none."""
     settled = recover(status, releases=releases, restarter=restarter, timeout=timeout)
-    folder = _open_pending(pending)
+    folder = open_pending(pending)
     if folder is None:
         return settled
     try:
-        wheel = _newest(os.listdir(folder))
+        wheel = newest_update(os.listdir(folder))
         if wheel is None:
             return settled
         version = wheel_version(wheel) or ""
@@ -162,15 +97,15 @@ def apply_pending(pending: Path, *, work: Path, status: Path, keys: Path, releas
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(mode=0o700, parents=True)
         try:
-            _copy_in(folder, wheel, work / wheel)
-            _copy_in(folder, wheel + SIGNATURE_SUFFIX, work / (wheel + SIGNATURE_SUFFIX))
+            copy_in(folder, wheel, work / wheel)
+            copy_in(folder, wheel + SIGNATURE_SUFFIX, work / (wheel + SIGNATURE_SUFFIX))
         except UpdateError as exc:
             return _refused(status, version, previous, "files", exc)
-        _clear(folder)  # before the restart: the new daemon starts with an empty pending/
+        clear_files(folder)  # before the restart: the new daemon starts with an empty pending/
         return _apply_copy(work / wheel, status=status, version=version, previous=previous,
                            keys=keys, releases=releases, restarter=restarter, timeout=timeout)
     finally:
-        _clear(folder)
+        clear_files(folder)
         os.close(folder)
         shutil.rmtree(work, ignore_errors=True)
         marker_of(status).unlink(missing_ok=True)
@@ -197,20 +132,11 @@ def _apply_copy(wheel: Path, *, status: Path, version: str, previous: str, keys:
         return _refused(status, version, previous, "install", exc)
     except Exception as exc:  # a full disk, a bad key file: never leave "installing" behind
         logger.exception("update to %s failed", version)
-        _undo(releases, releases.root / version, releases.root / previous, restarter, timeout)
+        roll_back(releases, releases.root / version, releases.root / previous, restarter,
+                  timeout)
         return _refused(status, version, previous, "install", UpdateError(str(exc) or repr(exc)))
     logger.info("Hearth %s is running", version)
     return write_status(status, "done", version, previous=previous)
-
-
-def _undo(releases: Releases, new: Path, previous: Path, restarter: Restarter,
-          timeout: float) -> None:
-    """Put the version before back in place and remove the new one's folder, whatever its state."""
-    if releases.current() == new.resolve() and previous.is_dir():
-        releases.switch(previous)
-        restarter.restart(timeout)
-    if new.is_dir() and not new.is_symlink() and releases.current() != new.resolve():
-        shutil.rmtree(new, ignore_errors=True)
 
 
 def _refused(status: Path, version: str, previous: str, reason: str,
