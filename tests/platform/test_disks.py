@@ -13,10 +13,10 @@ from appliance.platform.disks import (
     FakeDisks,
     Mounts,
     UdevDisks,
-    format_table,
     size_words,
     system_disks,
 )
+from appliance.platform.disks.table import format_table
 from tests.platform.loopdisks import LoopDisk, LoopDisks, sh
 
 Event = tuple[str, Disk]
