@@ -104,7 +104,7 @@ async def _disks_ctx(app: web.Application) -> AsyncIterator[None]:
     events.start()
     events.subscribe(on_event)
     yield
-    events.close()  # every subscriber with it: backups', whose context has already ended
+    events.close()  # the one watch stops; backups' context has already let go of it
     for task in list(pending):
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)

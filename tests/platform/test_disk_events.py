@@ -24,7 +24,7 @@ def monitor_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name == THREAD_NAME]
 
 
-async def test_a_late_subscriber_hears_the_disks_already_there_then_each_event() -> None:
+def test_a_late_subscriber_hears_the_disks_already_there_then_each_event() -> None:
     fake = FakeDisks([STICK])
     events = DiskEvents(fake)
     early: list[Event] = []
@@ -44,7 +44,7 @@ async def test_a_late_subscriber_hears_the_disks_already_there_then_each_event()
     assert fake.handlers == [], "the watch on the disks was left running"
 
 
-async def test_a_failing_subscriber_does_not_keep_the_event_from_the_others() -> None:
+def test_a_failing_subscriber_does_not_keep_the_event_from_the_others() -> None:
     fake = FakeDisks()
     events = DiskEvents(fake)
     seen: list[Event] = []
