@@ -20,7 +20,7 @@ from appliance.datadisk.problems import MISSING
 from appliance.jobs import scheduler_ctx
 from appliance.lan import Lan
 from appliance.platform import Platform
-from appliance.platform.disks import Disk
+from appliance.platform.disks import Disk, DiskEvents
 from appliance.platform.systemd import watchdog_loop
 from appliance.services import Service, ServiceContext, discover
 from appliance.settings import Settings
@@ -95,16 +95,18 @@ async def _rescan(core: Core) -> None:
 
 
 async def _disks_ctx(app: web.Application) -> AsyncIterator[None]:
-    datadisk, core = app[keys.DATADISK], app[keys.CORE]
+    """Watch the disks once for the whole box; the data disk is the first to subscribe."""
+    events, datadisk, core = app[keys.DISK_EVENTS], app[keys.DATADISK], app[keys.CORE]
     pending: set[asyncio.Task[None]] = set()
 
     def on_event(action: str, disk: Disk) -> None:
         task = asyncio.create_task(datadisk.on_event(core, action, disk))
         pending.add(task)
         task.add_done_callback(pending.discard)
-    watch = app[keys.PLATFORM].disks.watch(on_event)
+    events.start()
+    events.subscribe(on_event)
     yield
-    watch.close()
+    events.close()  # the one watch stops; backups' context has already let go of it
     for task in list(pending):
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
@@ -144,6 +146,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
                           client_max_size=settings.max_body_kb * 1024)
     app[keys.SETTINGS] = settings
     app[keys.PLATFORM] = platform if platform is not None else Platform.for_settings(settings)
+    app[keys.DISK_EVENTS] = DiskEvents(app[keys.PLATFORM].disks)
     app[keys.SERVICES] = tuple(services) if services is not None else discover()
     app[keys.THROTTLE] = LoginThrottle()
     app[keys.CATALOGS] = Catalogs()
@@ -159,7 +162,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
     for service in app[keys.SERVICES]:
         _mount(app, service)
     app.cleanup_ctx.append(_core_ctx)
-    app.cleanup_ctx.append(_disks_ctx)
+    app.cleanup_ctx.append(_disks_ctx)  # before backups': they subscribe to its events
     app.cleanup_ctx.append(_watchdog_ctx)
     app.cleanup_ctx.append(backup_ctx)  # after the core's: a run is interrupted before it closes
     app.cleanup_ctx.append(scheduler_ctx)  # after the core's: every run stops before it closes

@@ -187,7 +187,9 @@ def cmd_device_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_disks(args: argparse.Namespace, settings: Settings) -> int:
     """List the disks plugged in: size, filesystem, label, free space, USB or not."""
-    from appliance.platform.disks import UdevDisks, format_table
+    # Loaded late: only this command needs pyudev.
+    from appliance.platform.disks import UdevDisks
+    from appliance.platform.disks.table import format_table
     disks = UdevDisks(include_loop=args.include_loop).list()
     print(format_table(disks) if disks else "No USB disk is plugged in.")
     return 0

@@ -10,6 +10,7 @@ from appliance.core import Core
 from appliance.datadisk.keeper import DataDisk
 from appliance.lan import Lan
 from appliance.platform import Platform
+from appliance.platform.disks import DiskEvents
 from appliance.services import Service
 from appliance.settings import Settings
 from appliance.i18n import Catalogs
@@ -21,6 +22,7 @@ CORE = web.AppKey("core", Core)
 THROTTLE = web.AppKey("throttle", LoginThrottle)
 CATALOGS = web.AppKey("catalogs", Catalogs)
 DATADISK = web.AppKey("datadisk", DataDisk)
+DISK_EVENTS = web.AppKey("disk_events", DiskEvents)  # the one watch on the disks
 LAN = web.AppKey("lan", Lan)
 
 

@@ -72,7 +72,7 @@ async def backup_ctx(app: web.Application) -> AsyncIterator[None]:
 
     def plugged(action: str, disk: Disk) -> None:
         on_plug(box, action, disk)
-    watch = app[keys.PLATFORM].disks.watch(plugged)
+    watch = app[keys.DISK_EVENTS].subscribe(plugged)
     try:
         yield
     finally:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from appliance.files.disk import Copied
+from appliance.files.folders import Copied
 from appliance.files.entry import TRASH_ID, Doc, moved, new_doc
 from appliance.files.errors import Conflict, FilesError
 from appliance.files.names import join, rebase, split

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from appliance.files.disk import Disk, Found
+from appliance.files.folders import DriveFolders, Found
 from appliance.files.entry import (
     FILE,
     FOLDER,
@@ -74,16 +74,16 @@ class Spot:
 
 
 class Nodes:
-    """Disk and documents of the tree; methods marked "locked" expect `lock` to be held.
+    """Folders on disk and documents of the tree; methods marked "locked" expect `lock` to be held.
 
     Every change (disk rename plus document writes) happens under the one lock,
     so two changes never interleave; long work (receiving, copying, hashing,
     deleting content) happens outside it.
     """
 
-    def __init__(self, disk: Disk, meta: Metadata, clock: Callable[[], float] = time.time
-                 ) -> None:
-        self.disk = disk
+    def __init__(self, folders: DriveFolders, meta: Metadata,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.folders = folders
         self.meta = meta
         self.clock = clock
         self.lock = asyncio.Lock()
@@ -104,7 +104,7 @@ class Nodes:
 
     async def locate(self, path: str) -> tuple[Path, os.stat_result]:
         """Return where an existing item is on disk and its stat (NotFound if nowhere)."""
-        return await self.run(f"reading {path}", self.disk.locate, path)
+        return await self.run(f"reading {path}", self.folders.locate, path)
 
     async def spot(self, path: str) -> Spot:
         """Return where a path other than the root is, checking that its folder exists."""
@@ -112,7 +112,7 @@ class Nodes:
         parent_real, parent_st = await self.locate(parent)
         if kind_of(parent_st) != FOLDER:
             raise NotADirectory(f"{parent!r} is a file, not a folder; pick a folder")
-        real, st = await self.run(f"reading {path}", self.disk.child, parent_real, name)
+        real, st = await self.run(f"reading {path}", self.folders.child, parent_real, name)
         return Spot(path, name, parent, parent_real, real, st, self.meta.live(path))
 
     async def known(self, path: str, st: os.stat_result) -> Doc:
@@ -165,12 +165,12 @@ class Nodes:
     async def makedirs(self, path: str) -> tuple[str, Path]:
         """Return the id and place of a folder, creating it and its parents if gone (locked)."""
         if path == ROOT:
-            return ROOT_ID, self.disk.files
+            return ROOT_ID, self.folders.files
         parent, name = split(path)
         dir_id, parent_real = await self.makedirs(parent)
-        real, st = await self.run(f"reading {path}", self.disk.child, parent_real, name)
+        real, st = await self.run(f"reading {path}", self.folders.child, parent_real, name)
         if st is None:
-            st = await self.run(f"creating the folder {path}", self.disk.mkdir, real)
+            st = await self.run(f"creating the folder {path}", self.folders.mkdir, real)
             logger.info("created the folder %s again", path)
         if kind_of(st) != FOLDER:
             raise NotADirectory(f"{path!r} is a file now, not a folder; rename or move it, "
@@ -181,12 +181,12 @@ class Nodes:
     async def displace(self, spot: Spot) -> Path | None:
         """Move what is at a spot out of the way into tmp/, forgetting it (locked).
 
-        Return where its content waits to be removed with disk.remove (outside
+        Return where its content waits to be removed with folders.remove (outside
         the lock), or None if nothing was there.
         """
         gone = None
         if spot.st is not None:
-            gone = await self.run(f"replacing {spot.path}", self.disk.discard, spot.real)
+            gone = await self.run(f"replacing {spot.path}", self.folders.discard, spot.real)
         if spot.doc is not None:
             await self.meta.forget(spot.doc)
         return gone
@@ -196,7 +196,7 @@ class Nodes:
         if gone is None:
             return
         try:
-            await asyncio.to_thread(self.disk.remove, gone)
+            await asyncio.to_thread(self.folders.remove, gone)
         except OSError:
             logger.exception("could not delete %s; the next rescan will try again", gone)
 

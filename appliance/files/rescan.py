@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance.files.disk import Found
+from appliance.files.folders import Found
 from appliance.files.entry import (
     FILE,
     FOLDER,
@@ -59,14 +59,14 @@ class _Pass:
 
     def __init__(self, nodes: Nodes) -> None:
         self._nodes = nodes
-        self._disk = nodes.disk
+        self._folders = nodes.folders
         self._meta = nodes.meta
         self._seen: set[str] = set()
         self.added = self.updated = self.removed = self.skipped = 0
 
     async def run(self) -> RescanReport:
         swept = await self._nodes.run("cleaning up unfinished uploads", self._sweep_tmp)
-        queue: deque[Folder] = deque([(ROOT, self._disk.files, ROOT_ID)])
+        queue: deque[Folder] = deque([(ROOT, self._folders.files, ROOT_ID)])
         while queue:
             queue.extend(await self._folder(*queue.popleft()))
         await self._vanished()
@@ -77,13 +77,13 @@ class _Pass:
         return report
 
     def _sweep_tmp(self) -> int:
-        self._disk.prepare()
-        return self._disk.sweep()
+        self._folders.prepare()
+        return self._folders.sweep()
 
     async def _folder(self, path: str, real: Path, dir_id: str) -> list[Folder]:
         """Match one folder's entries with their documents; return its subfolders."""
         try:
-            listing = await asyncio.to_thread(self._disk.listing, real)
+            listing = await asyncio.to_thread(self._folders.listing, real)
         except OSError as exc:
             logger.warning("rescan could not read %s (%s); its files keep their metadata",
                            path, exc.strerror)
@@ -121,7 +121,7 @@ class _Pass:
             return []
         reals = [found.real for found, _ in unhashed]
         hashes = await self._nodes.run_stoppable(
-            f"reading {path}", lambda stop: self._disk.hash_files(reals, stop))
+            f"reading {path}", lambda stop: self._folders.hash_files(reals, stop))
         plans: list[Plan] = []
         for (found, doc), hashed in zip(unhashed, hashes):
             if hashed is None:
@@ -180,14 +180,14 @@ class _Pass:
                 unseen.append(doc["_id"])
 
         await self._meta.scan(see)
-        in_trash = set(await asyncio.to_thread(os.listdir, self._disk.trash))
+        in_trash = set(await asyncio.to_thread(os.listdir, self._folders.trash))
         for doc_id in unseen:
             async with self._nodes.lock:
                 await self._settle(doc_id, in_trash)
         for top in self._meta.trashed():
             if top["_id"] not in in_trash:
                 async with self._nodes.lock:  # trashed meanwhile, or really gone?
-                    home = self._disk.trash / top["_id"]
+                    home = self._folders.trash / top["_id"]
                     current = self._meta.get(top["_id"])
                     if current is not None and not await asyncio.to_thread(home.exists):
                         self.removed += await self._meta.forget(current)

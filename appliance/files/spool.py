@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from appliance.files.disk import Disk
+from appliance.files.folders import DriveFolders
 from appliance.files.errors import TooLarge, disk_error
 from appliance.files.tasks import Stopped, stoppable
 
@@ -26,9 +26,9 @@ class Spool:
     the stream and writing the disk overlap; memory stays at about two batches.
     """
 
-    def __init__(self, disk: Disk) -> None:
-        self._disk = disk
-        self.path = disk.temp(".part")
+    def __init__(self, folders: DriveFolders) -> None:
+        self._folders = folders
+        self.path = folders.temp(".part")
         self.size = 0
         self.sha256 = ""
         self.kept = False
@@ -46,7 +46,7 @@ class Spool:
         if not self.kept:
             # A thread may still be writing: removing waits for it, even if we are cancelled.
             await asyncio.shield(asyncio.to_thread(self._remove))
-        self._disk.release(self.path)
+        self._folders.release(self.path)
 
     async def fill(self, chunks: AsyncIterator[bytes], what: str,
                    max_size: int | None = None) -> None:
@@ -77,7 +77,7 @@ class Spool:
         """Fill the temporary file with a copy of a file on the disk, synced."""
         try:
             self.sha256, st = await stoppable(
-                lambda stop: self._disk.copy_file(real, self.path, stop))
+                lambda stop: self._folders.copy_file(real, self.path, stop))
         except OSError as exc:
             raise disk_error(exc, what) from exc
         self.size = st.st_size
@@ -93,7 +93,7 @@ class Spool:
             raise disk_error(exc, self._what) from exc
 
     def _open(self) -> None:
-        self._disk.prepare()
+        self._folders.prepare()
         with self._lock:
             if not self._gone:
                 self._fd = os.open(self.path,
@@ -110,12 +110,12 @@ class Spool:
 
     def _append(self, data: bytes) -> None:
         with self._lock:
-            self._disk.ops.write_all(self._check_open(), data, self.size)
+            self._folders.ops.write_all(self._check_open(), data, self.size)
             self.size += len(data)
 
     def _finish(self) -> None:
         with self._lock:
-            self._disk.ops.fsync(self._check_open())
+            self._folders.ops.fsync(self._check_open())
             self._close()
 
     def _check_open(self) -> int:

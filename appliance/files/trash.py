@@ -23,7 +23,7 @@ class Trash:
 
     def __init__(self, nodes: Nodes) -> None:
         self._nodes = nodes
-        self._disk = nodes.disk
+        self._folders = nodes.folders
         self._meta = nodes.meta
 
     @settled
@@ -48,8 +48,8 @@ class Trash:
         """Move an item back to where it came from, renamed "x (2)" if that name is taken."""
         async with self._nodes.lock:
             doc = self._item(entry_id)
-            home = self._disk.trash / doc["_id"]
-            real, st = await self._nodes.run("reading the trash", self._disk.child, home,
+            home = self._folders.trash / doc["_id"]
+            real, st = await self._nodes.run("reading the trash", self._folders.child, home,
                                              doc["name"])
             if st is None:
                 await self._meta.forget(doc)
@@ -59,7 +59,7 @@ class Trash:
             dir_id, parent_real = await self._nodes.makedirs(parent)
             target, number = name, 1
             while True:
-                dst, taken = await self._nodes.run("reading the folder", self._disk.child,
+                dst, taken = await self._nodes.run("reading the folder", self._folders.child,
                                                    parent_real, target)
                 if taken is None and self._meta.live(join(parent, target)) is None:
                     break
@@ -78,7 +78,7 @@ class Trash:
         async with self._nodes.lock:
             doc = self._item(entry_id)
             gone = await self._nodes.run("emptying the trash", self._discard,
-                                         self._disk.trash / doc["_id"])
+                                         self._folders.trash / doc["_id"])
             await self._meta.forget(doc)
         await self._nodes.remove(gone)
 
@@ -103,13 +103,13 @@ class Trash:
         return doc
 
     def _stash(self, real: Path, doc_id: str) -> None:
-        home = self._disk.trash / doc_id
+        home = self._folders.trash / doc_id
         if not home.is_dir():
-            self._disk.mkdir(home)
-        self._disk.rename(real, home / real.name)
+            self._folders.mkdir(home)
+        self._folders.rename(real, home / real.name)
 
     def _unstash(self, real: Path, dst: Path, home: Path) -> os.stat_result:
-        st = self._disk.rename(real, dst)
+        st = self._folders.rename(real, dst)
         try:
             os.rmdir(home)
         except OSError:
@@ -117,11 +117,11 @@ class Trash:
         return st
 
     def _discard(self, home: Path) -> Path | None:
-        return self._disk.discard(home) if home.exists() else None
+        return self._folders.discard(home) if home.exists() else None
 
     def _clear(self) -> tuple[Path, list[str]]:
         """Move the whole trash folder out of sight and start an empty one."""
-        names = os.listdir(self._disk.trash)
-        gone = self._disk.discard(self._disk.trash)
-        self._disk.mkdir(self._disk.trash)
+        names = os.listdir(self._folders.trash)
+        gone = self._folders.discard(self._folders.trash)
+        self._folders.mkdir(self._folders.trash)
         return gone, names

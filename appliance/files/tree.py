@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 
-from appliance.files.disk import Copied, Disk
+from appliance.files.folders import Copied, DriveFolders
 from appliance.files.entry import (
     FILE,
     FOLDER,
@@ -52,9 +52,9 @@ class FileTree:
 
     def __init__(self, data_dir: Path, collection: Collection, *, ops: FileOps | None = None,
                  clock: Callable[[], float] = time.time) -> None:
-        self._disk = Disk(data_dir, ops or FileOps())
+        self._folders = DriveFolders(data_dir, ops or FileOps())
         self._meta = Metadata(collection)
-        self._nodes = Nodes(self._disk, self._meta, clock)
+        self._nodes = Nodes(self._folders, self._meta, clock)
         self._trash = Trash(self._nodes)
         self._rescan = Rescan(self._nodes)
         # The entries of listings: a folder is listed again and again (sync clients),
@@ -75,7 +75,7 @@ class FileTree:
         One trip to a thread finds and reads it: small files are read this way.
         """
         path = check_path(path)
-        real, st, content = await self._nodes.run(f"reading {path}", self._disk.fetch,
+        real, st, content = await self._nodes.run(f"reading {path}", self._folders.fetch,
                                                    path, limit)
         if path == ROOT:
             return Fetched(root_entry(st), real, st, None)
@@ -88,7 +88,7 @@ class FileTree:
         if kind_of(st) != FOLDER:
             raise NotADirectory(f"{path!r} is a file, not a folder")
         dir_id = ROOT_ID if path == ROOT else (await self._nodes.known(path, st))["_id"]
-        listing = await self._nodes.run(f"reading {path}", self._disk.listing, real)
+        listing = await self._nodes.run(f"reading {path}", self._folders.listing, real)
         docs = self._meta.listed(dir_id)
         shown = [f for f in listing.found if f.name in docs or not is_junk(f.name)]
         missing = [f for f in shown
@@ -114,7 +114,8 @@ class FileTree:
             if spot.st is not None:
                 raise Exists(f"{path!r} already exists; pick another name")
             dir_id = await self._nodes.folder_id(spot.parent)
-            st = await self._nodes.run(f"creating the folder {path}", self._disk.mkdir, spot.real)
+            st = await self._nodes.run(f"creating the folder {path}", self._folders.mkdir,
+                                       spot.real)
             if spot.doc is not None:
                 await self._meta.forget(spot.doc)
             saved = await self._meta.save(
@@ -127,7 +128,7 @@ class FileTree:
         path = check_path(path)
         refuse_root(path, "written")
         await self._target(path, overwrite, if_match)  # refuse before receiving anything
-        async with Spool(self._disk) as spool:
+        async with Spool(self._folders) as spool:
             await spool.fill(chunks, f"saving {path}", max_size)
             return await self._install(spool, path, overwrite, if_match, None)
 
@@ -135,7 +136,7 @@ class FileTree:
         """Return where an existing file or folder is on disk (a few stat calls; no links)."""
         path = check_path(path)
         try:
-            return self._disk.locate(path)[0]
+            return self._folders.locate(path)[0]
         except OSError as exc:
             raise disk_error(exc, f"reading {path}") from exc
 
@@ -158,7 +159,7 @@ class FileTree:
                 spot.check_free(overwrite)
                 gone = await self._nodes.displace(spot)
             dir_id = await self._nodes.folder_id(spot.parent)
-            new_st = await self._nodes.run(f"moving {src} to {dst}", self._disk.rename, real,
+            new_st = await self._nodes.run(f"moving {src} to {dst}", self._folders.rename, real,
                                            spot.real)
             saved = await self._meta.relocate(doc, dst, spot.name, dir_id)
         await self._nodes.remove(gone)
@@ -172,13 +173,13 @@ class FileTree:
         what = f"copying {src} to {dst}"
         if kind_of(st) == FILE:
             tags = (await self._nodes.known(src, st)).get("tags", [])
-            async with Spool(self._disk) as spool:
+            async with Spool(self._folders) as spool:
                 await spool.copy_from(real, what)
                 return await self._install(spool, dst, overwrite, None, tags)
-        stage = self._disk.temp(".copy")
+        stage = self._folders.temp(".copy")
         try:
             copied = await self._nodes.run_stoppable(
-                what, lambda stop: self._disk.copy_tree(real, stage, stop))
+                what, lambda stop: self._folders.copy_tree(real, stage, stop))
             return await self._place_copy(stage, copied, src, dst, overwrite)
         finally:
             await self._nodes.remove(stage)
@@ -242,7 +243,7 @@ class FileTree:
                 used[0] += int(doc.get("size") or 0)
 
         await self._meta.scan(see)
-        free, total = await self._nodes.run("measuring the data disk", self._disk.space)
+        free, total = await self._nodes.run("measuring the data disk", self._folders.space)
         return used[0], free, total
 
     async def rescan(self) -> RescanReport:
@@ -277,7 +278,7 @@ class FileTree:
         async with self._nodes.lock:
             spot = await self._target(path, overwrite, if_match)
             dir_id = await self._nodes.folder_id(spot.parent)
-            st = await self._nodes.run(f"saving {path}", self._disk.place, spool.path, spot.real)
+            st = await self._nodes.run(f"saving {path}", self._folders.place, spool.path, spot.real)
             spool.keep()
             now = self._nodes.clock()
             if spot.doc is not None and spot.doc["type"] == FILE:
@@ -309,7 +310,7 @@ class FileTree:
             spot.check_free(overwrite)
             gone = await self._nodes.displace(spot)
             dir_id = await self._nodes.folder_id(spot.parent)
-            top = await self._nodes.run(f"copying {src} to {dst}", self._disk.rename, stage,
+            top = await self._nodes.run(f"copying {src} to {dst}", self._folders.rename, stage,
                                         spot.real)
             saved = await self._meta.save(
                 self._meta.copies(copied, src, dst, dir_id, self._nodes.clock()))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from appliance.app import create_app
 from appliance.datadisk.problems import MISSING
 from appliance.platform import Platform
 from appliance.platform.disks import UdevDisks
+from appliance.platform.disks.watcher import THREAD_NAME
 from appliance.platform.systemd import NullNotifier
 from appliance.settings import Settings
 from tests.conftest import PASSPHRASE, onboard, page_csrf
@@ -86,6 +88,8 @@ async def test_adopt_restart_pull_out_and_back(loop_disks: LoopDisks, helper: He
     try:
         core = again.app[keys.CORE]
         assert core.data_dir == mount / "hearth" and core.available
+        # One udev monitor thread serves the data disk and backups alike.
+        assert [t.name for t in threading.enumerate()].count(THREAD_NAME) == 1
         await onboard_login(again)
         got = await again.get(f"/data/io.hearth.test.notes/{note}")
         assert (await got.json())["text"] == "keep me"

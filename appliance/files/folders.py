@@ -59,8 +59,9 @@ class Copied(NamedTuple):
     sha256: str | None
 
 
-class Disk:
-    """files/ (the owner's), tmp/ (uploads in progress) and trash/ under the data folder."""
+class DriveFolders:
+    """The Drive's folders on the data disk: files/ (the owner's), tmp/ (uploads in progress)
+    and trash/ under the data folder, and the blocking calls that change them."""
 
     def __init__(self, data_dir: Path, ops: FileOps) -> None:
         self.files = data_dir / "files"
@@ -273,12 +274,13 @@ class Disk:
         return copied
 
 
-def _walk(disk: Disk, top: Path) -> Iterator[tuple[tuple[str, ...], Path, os.stat_result]]:
+def _walk(folders: DriveFolders, top: Path
+          ) -> Iterator[tuple[tuple[str, ...], Path, os.stat_result]]:
     """Yield (names below top, real path, stat) for a folder's content, parents first."""
     stack: list[tuple[tuple[str, ...], Path]] = [((), top)]
     while stack:
         above, folder = stack.pop()
-        for found in disk.listing(folder).found:
+        for found in folders.listing(folder).found:
             if is_junk(found.name):
                 continue
             names = (*above, found.name)
