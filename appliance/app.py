@@ -4,8 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -17,14 +16,14 @@ from appliance.backupd.daemon import backup_ctx
 from appliance.core import Core, open_core
 from appliance.datadisk.keeper import DataDisk
 from appliance.datadisk.problems import MISSING
+from appliance.handles import context_for
 from appliance.jobs import scheduler_ctx
 from appliance.lan import Lan
 from appliance.platform import Platform
 from appliance.platform.disks import Disk, DiskEvents
 from appliance.platform.systemd import watchdog_loop
-from appliance.services import Service, ServiceContext, discover
+from appliance.services import Service, discover
 from appliance.settings import Settings
-from appliance.store import Collection
 from appliance.web import https_page, move_page, pages, settings_page, storage_page
 from appliance.i18n import Catalogs
 from appliance.web.errors import errors
@@ -32,25 +31,6 @@ from appliance.web.shell import setup_templates
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "web" / "static"
-
-
-class _Collections(Mapping[str, Collection]):
-    """A service's own collections, reachable once the store is open."""
-
-    def __init__(self, app: web.Application, names: Sequence[str]) -> None:
-        self._app = app
-        self._names = tuple(names)
-
-    def __getitem__(self, name: str) -> Collection:
-        if name not in self._names:
-            raise KeyError(f"{name} is not one of this service's doctypes")
-        return self._app[keys.CORE].collections[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
 
 
 async def _core_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -120,24 +100,6 @@ async def _watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def _mount(app: web.Application, service: Service) -> None:
-    if service.routes is None:
-        return
-
-    async def notify(kind: str, title: str, body: str) -> object:
-        return await app[keys.CORE].notifications.add(f"{service.id}.{kind}", title, body)
-
-    ctx = ServiceContext(
-        collections=_Collections(app, [d.name for d in service.doctypes]),
-        files_dir=lambda: app[keys.CORE].data_dir / "files" / service.id,
-        drive=lambda: app[keys.CORE].files,
-        notify=notify,
-        logger=logging.getLogger(f"hearth.service.{service.id}"),
-        clock=time.time,
-    )
-    app.add_subapp(service.prefix, service.routes(ctx))
-
-
 def create_app(settings: Settings, *, platform: Platform | None = None,
                services: Sequence[Service] | None = None) -> web.Application:
     """Return the Hearth web application, with every route registered."""
@@ -159,8 +121,10 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
     app.router.add_routes(move_page.routes)
     app.router.add_routes(api.routes)
     app.router.add_static("/static", STATIC_DIR, name="static", append_version=True)
+    installed = tuple(s.as_installed() for s in app[keys.SERVICES])
     for service in app[keys.SERVICES]:
-        _mount(app, service)
+        if service.routes is not None:
+            app.add_subapp(service.prefix, service.routes(context_for(app, service, installed)))
     app.cleanup_ctx.append(_core_ctx)
     app.cleanup_ctx.append(_disks_ctx)  # before backups': they subscribe to its events
     app.cleanup_ctx.append(_watchdog_ctx)

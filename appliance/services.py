@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
 from appliance.doctypes import Doctype
 
 if TYPE_CHECKING:
+    # Types only: the context's handles are built by appliance.app, a layer above this one.
+    from appliance.backupd.box import BackupBox
     from appliance.files import FileTree
+    from appliance.jobs.scheduler import Scheduler
+    from appliance.platform.disks import Disk
     from appliance.store import Collection
 
 Notify = Callable[[str, str, str], Awaitable[object]]
@@ -24,35 +28,77 @@ ENTRY_POINT_GROUP = "hearth.services"
 
 
 @dataclass(frozen=True)
-class ServiceContext:
-    """What a service may use: its own collections, its files folder, a logger, a clock.
+class Installed:
+    """Another service on this box, as a page may link to it."""
 
-    `notify(kind, title, body)` tells the owner something in the notifications area;
-    `drive()` is the owner's file tree (it follows the data disk: call it per request).
+    id: str
+    name: str
+    icon: str
+    prefix: str | None  # None: it has no pages of its own
+
+
+class DiskView(Protocol):
+    """The disks a service may look at (the backup service chooses its disk among them)."""
+
+    async def plugged(self) -> list[Disk]:
+        """Return the disks plugged in now."""
+
+    def privileged(self) -> bool:
+        """Return True if a privileged helper mounts disks (False: folders stand in for them)."""
+
+    def data_disk_uuid(self) -> str | None:
+        """Return the UUID of the disk chosen as the data disk (None: a plain folder)."""
+
+
+@dataclass(frozen=True)
+class ToolsFolder:
+    """Where box-wide tools a service installs live: the system side, never the data disk."""
+
+    system: Path  # woob keeps its modules and keyrings in system/woob
+    woob_repository: str  # where woob modules are installed from
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """Everything a service may use; it never sees the app, the settings or the core.
+
+    Objects that exist only once the box has started (the store, the scheduler,
+    the backup box) are reached through callables, called per request.
+
+    - `collections`: its own doctypes only; any other name raises KeyError.
+    - `drive()`: the owner's file tree (it follows the data disk).
+    - `notify(kind, title, body)`: tells the owner something in the notifications area.
+    - `scheduler()`: the connector scheduler, None while it is not running.
+    - `backups()`: the backup box (its plan, status and tasks), None while it is not running.
+    - `disks`: the disks plugged in, whether a helper mounts them, the data disk's UUID.
+    - `tools`: the system-side folder for box-wide tools (woob's modules).
+    - `installed`: every service on this box, itself included, in menu order.
     """
 
     collections: Mapping[str, Collection]
-    files_dir: Callable[[], Path]
     drive: Callable[[], FileTree]
     notify: Notify
+    scheduler: Callable[[], Scheduler | None]
+    backups: Callable[[], BackupBox | None]
+    disks: DiskView
+    tools: ToolsFolder
+    installed: tuple[Installed, ...]
     logger: logging.Logger
     clock: Callable[[], float]
 
-    @property
-    def files(self) -> Path:
-        """Return the service's folder in the Drive (it moves with the data disk)."""
-        return self.files_dir()
+    def find(self, service_id: str) -> Installed | None:
+        """Return the installed service with this id, or None."""
+        return next((s for s in self.installed if s.id == service_id), None)
 
 
 @dataclass(frozen=True)
 class Service:
     """A service declares itself; nothing runs at import or construction time.
 
-    `routes(ctx)` returns the sub-application mounted under `/apps/<id>/`; its
+    `routes(ctx)` builds the sub-application mounted under `prefix`; its
     handlers render templates from `templates` (a package with a templates/
     folder) inside the UI shell. `doctypes` are the collections it owns and the
-    only ones its context exposes; `backup` names what must be backed up
-    (default: all its doctypes).
+    only ones its context exposes. docs/services.md shows a whole service.
     """
 
     id: str
@@ -62,19 +108,18 @@ class Service:
     routes: Callable[[ServiceContext], web.Application] | None = None
     doctypes: tuple[Doctype, ...] = ()
     templates: str | None = None
-    backup: tuple[str, ...] | None = None
     order: int = 100
     mount: str | None = None  # a prefix other than /apps/<id>/ (WebDAV lives at /dav/)
-    extra: Mapping[str, object] = field(default_factory=dict)
 
     @property
     def prefix(self) -> str:
         """Return the URL prefix the service's routes are mounted under."""
         return self.mount or f"/apps/{self.id}/"
 
-    def backed_up(self) -> tuple[str, ...]:
-        """Return the doctypes this service needs backed up."""
-        return self.backup if self.backup is not None else tuple(d.name for d in self.doctypes)
+    def as_installed(self) -> Installed:
+        """Return how other services see this one."""
+        return Installed(self.id, self.name, self.icon,
+                         self.prefix if self.routes is not None else None)
 
 
 def discover() -> tuple[Service, ...]:

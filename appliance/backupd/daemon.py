@@ -16,7 +16,7 @@ from appliance.platform.disks import ADDED, Disk
 
 logger = logging.getLogger(__name__)
 
-# The backup service and the onboarding page reach the box through request.config_dict.
+# Services reach the box through their context (appliance.handles), pages through config_dict.
 BACKUPS = web.AppKey("backups", BackupBox)
 IDLE_CHECK = 60.0  # how often the schedule is looked at when nothing wakes it earlier
 

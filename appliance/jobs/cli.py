@@ -1,14 +1,24 @@
-"""`hearth connector run | list | woob-install`: connectors from a shell."""
+"""`hearth connector run | list | …`: connectors from a shell.
+
+A connector package adds its own actions (the woob connector's `woob-install`)
+through the `hearth.connector_commands` entry point group: each entry is a
+`register(actions, setting_flags)` function.
+"""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
+from importlib.metadata import entry_points
 from typing import Any
 
 from appliance.settings import Settings
+
+logger = logging.getLogger(__name__)
+COMMANDS_GROUP = "hearth.connector_commands"
 
 
 def _print(summary: dict[str, Any]) -> None:
@@ -81,23 +91,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_woob_install(args: argparse.Namespace, settings: Settings) -> int:
-    """Install a woob module on the box from woob's repository, for the woob connector."""
-    from services.connectors.woob_bridge.install import InstallError, install, woob_home
-
-    try:
-        install(args.module, woob_home(settings.system), settings.woob_repository,
-                say=lambda line: print(line, file=sys.stderr, flush=True))
-    except InstallError as exc:
-        print(f"hearth: {exc}", file=sys.stderr)
-        return 1
-    print(f"{args.module} is installed in {woob_home(settings.system)}; "
-          f"accounts of the woob connector can use it now.")
-    return 0
-
-
 def register(sub: Any) -> None:
-    """Add `connector run`, `list` and `woob-install` to the `hearth` sub-parsers."""
+    """Add `connector run`, `list` and the connectors' own actions to the `hearth` sub-parsers."""
     from appliance.cli import _add_setting_flags
 
     parser = sub.add_parser("connector", help="Run or list the connectors.")
@@ -113,8 +108,8 @@ def register(sub: Any) -> None:
     listing = actions.add_parser("list", help=cmd_list.__doc__, description=cmd_list.__doc__)
     _add_setting_flags(listing, ())
     listing.set_defaults(func=cmd_list)
-    woob = actions.add_parser("woob-install", help=cmd_woob_install.__doc__,
-                              description=cmd_woob_install.__doc__)
-    woob.add_argument("module", help="The module's name in woob, e.g. bnporc or ameli.")
-    _add_setting_flags(woob, ("data", "system_dir", "woob_repository"))
-    woob.set_defaults(func=cmd_woob_install)
+    for ep in entry_points(group=COMMANDS_GROUP):
+        try:
+            ep.load()(actions, _add_setting_flags)
+        except Exception:  # a broken connector's command must not take `hearth` down
+            logger.exception("the command %s could not be added; it is left out", ep.name)

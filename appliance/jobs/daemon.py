@@ -15,7 +15,7 @@ from appliance.keyring import Keyring
 
 logger = logging.getLogger(__name__)
 
-# The connectors service reaches the scheduler through request.config_dict.
+# Services reach the scheduler through their context (appliance.handles).
 SCHEDULER = web.AppKey("connector_scheduler", Scheduler)
 
 

@@ -1,19 +1,22 @@
-"""Finding connectors: built-ins in services/connectors/, third-party ones by entry point."""
+"""Finding connectors: every one by its entry point in the `hearth.connectors` group.
+
+The built-in connectors (services/connectors/) are declared in Hearth's own
+pyproject.toml like any third-party one; they are told apart by their distribution.
+"""
 from __future__ import annotations
 
 import importlib
 import logging
-import pkgutil
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from appliance.jobs.connector import Connector
 from appliance.jobs.manifest import Manifest
 
 logger = logging.getLogger(__name__)
 
-BUILTIN_PACKAGE = "services.connectors"  # each subpackage with a CONNECTOR is one
 ENTRY_POINT_GROUP = "hearth.connectors"
+DISTRIBUTION = "hearthbox"  # connectors it declares are the built-in ones
 
 
 class UnknownConnector(LookupError):
@@ -48,21 +51,21 @@ def _load(ref: str) -> type[Connector]:
     return found
 
 
-def _builtin_refs() -> list[str]:
-    try:
-        package = importlib.import_module(BUILTIN_PACKAGE)
-    except ImportError:
-        return []
-    return [f"{BUILTIN_PACKAGE}.{info.name}:CONNECTOR"
-            for info in pkgutil.iter_modules(package.__path__) if info.ispkg]
+def _refs(name: str | None = None) -> list[tuple[str, bool]]:
+    """Return (ref, built in) for the connectors declared (under `name` only, if given)."""
+    found = entry_points(group=ENTRY_POINT_GROUP) if name is None else \
+        entry_points(group=ENTRY_POINT_GROUP, name=name)
+    return [(ep.value, _builtin(ep)) for ep in found]
+
+
+def _builtin(ep: EntryPoint) -> bool:
+    return ep.dist is not None and ep.dist.name == DISTRIBUTION
 
 
 def discover() -> dict[str, Entry]:
     """Return every installed connector by slug; broken ones are logged and left out."""
     found: dict[str, Entry] = {}
-    refs = [(ref, True) for ref in _builtin_refs()]
-    refs += [(ep.value, False) for ep in entry_points(group=ENTRY_POINT_GROUP)]
-    for ref, builtin in refs:
+    for ref, builtin in _refs():
         try:
             manifest = _load(ref).manifest
         except Exception:  # a broken third-party connector must not stop the box
@@ -77,11 +80,9 @@ def discover() -> dict[str, Entry]:
 
 
 def _quick(slug: str) -> Entry | None:
-    # By convention a connector's entry point, or its built-in subpackage, bears its slug:
-    # a run then imports its own connector only.
-    refs = [(f"{BUILTIN_PACKAGE}.{slug.replace('-', '_')}:CONNECTOR", True)]
-    refs += [(ep.value, False) for ep in entry_points(group=ENTRY_POINT_GROUP, name=slug)]
-    for ref, builtin in refs:
+    # By convention a connector's entry point bears its slug: a run then imports its own
+    # connector only.
+    for ref, builtin in _refs(slug):
         try:
             manifest = _load(ref).manifest
         except (ImportError, AttributeError, TypeError):

@@ -29,6 +29,11 @@ def request_language(request: web.Request) -> str:
     return str(lang)
 
 
+def answer_in(request: web.Request, lang: str) -> None:
+    """Make every page of this request speak `lang` (a shared link's visitor's own)."""
+    request[keys.LANGUAGE] = lang
+
+
 def remember_language(request: web.Request, response: web.StreamResponse, lang: str) -> None:
     """Make this browser keep `lang` for a year."""
     response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax",

@@ -2,19 +2,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from aiohttp import web
 
-from appliance import keys
 from appliance.backup import recovery
 from appliance.backupd.box import BackupBox, Busy
-from appliance.backupd.daemon import BACKUPS
 from appliance.backupd.plan import DISK, FOLDER, Target
 from appliance.backupd.where import WhereError, instance_id, usable
 from appliance.backupd.words import said
+from appliance.platform.disks import Disk
 from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition
 from appliance.web.forms import text
@@ -22,8 +20,8 @@ from appliance.web.shell import render, translator
 from appliance.web.storage_page import describe, sizes_for
 
 
-def _box(request: web.Request) -> BackupBox:
-    box = request.config_dict.get(BACKUPS)
+def _box(ctx: ServiceContext) -> BackupBox:
+    box = ctx.backups()
     if box is None:
         raise web.HTTPServiceUnavailable(text="Backups are not running on this box right now.")
     return box
@@ -33,10 +31,9 @@ def _url(request: web.Request, name: str = "index", **parts: str) -> str:
     return str(request.app.router[name].url_for(**parts))
 
 
-async def _disks(request: web.Request) -> list[Any]:
-    datadisk = request.config_dict[keys.DATADISK].choice
-    found = await asyncio.to_thread(request.config_dict[keys.PLATFORM].disks.list)
-    return [d for d in found if usable(d, datadisk.uuid if datadisk else None)]
+async def _disks(ctx: ServiceContext) -> list[Disk]:
+    datadisk = ctx.disks.data_disk_uuid()
+    return [d for d in await ctx.disks.plugged() if usable(d, datadisk)]
 
 
 def _count(text_: str) -> int | None:
@@ -50,7 +47,7 @@ def build(ctx: ServiceContext) -> web.Application:
 
     async def index_page(request: web.Request, *, error: str | None = None,
                          status: int = 200) -> web.Response:
-        box = _box(request)
+        box = _box(ctx)
         plan = box.plan
         snapshots, away = [], None
         if plan.ready and plan.kit_confirmed:
@@ -61,9 +58,9 @@ def build(ctx: ServiceContext) -> web.Application:
         return render("backup/index.html", request, {
             "plan": plan, "status": box.status, "busy": box.busy(), "error": error,
             "away": away, "snapshots": snapshots,
-            "disks": [] if plan.target else await _disks(request),
+            "disks": [] if plan.target else await _disks(ctx),
             "describe": lambda d: describe(request, d), "size": sizes_for(request), "said": said,
-            "folders": request.config_dict[keys.PLATFORM].helper is None,
+            "folders": not ctx.disks.privileged(),
             "link": lambda name="index", **p: _url(request, name, **p)}, status=status)
 
     @routes.get("/", name="index")
@@ -72,16 +69,16 @@ def build(ctx: ServiceContext) -> web.Application:
 
     @routes.post("/setup", name="setup")
     async def setup(request: web.Request) -> web.StreamResponse:
-        box, form = _box(request), await request.post()
+        box, form = _box(ctx), await request.post()
         _ = translator(request)
         uuid, folder = text(form, "uuid", limit=200), text(form, "folder", limit=4096)
         if uuid:
-            disk = next((d for d in await _disks(request) if d.uuid == uuid), None)
+            disk = next((d for d in await _disks(ctx) if d.uuid == uuid), None)
             if disk is None:
                 return await index_page(request, error=_(
                     "That disk is no longer plugged in. Reload the page."), status=400)
             target = Target(DISK, describe(request, disk), uuid=uuid)
-        elif folder and request.config_dict[keys.PLATFORM].helper is None:
+        elif folder and not ctx.disks.privileged():
             if not Path(folder).is_absolute():
                 return await index_page(request, error=_(
                     "Give the folder's full path, like /media/backups."), status=400)
@@ -98,17 +95,17 @@ def build(ctx: ServiceContext) -> web.Application:
         raise web.HTTPSeeOther(_url(request, "kit"))
 
     async def kit_key(request: web.Request) -> str:
-        plan = _box(request).plan
+        plan = _box(ctx).plan
         if not plan.sealed_key or plan.kit_confirmed:
             raise web.HTTPSeeOther(_url(request))  # the kit is shown until kept, then never
-        return recovery.display(await asyncio.to_thread(_box(request).recovery_key))
+        return recovery.display(await asyncio.to_thread(_box(ctx).recovery_key))
 
     async def kit_page(request: web.Request, error: str | None = None,
                        status: int = 200) -> web.Response:
         key = await kit_key(request)
-        box = _box(request)
+        box = _box(ctx)
         return render("backup/kit.html", request, {
-            "key": key, "plan": box.plan, "made": time.time(), "error": error,
+            "key": key, "plan": box.plan, "made": ctx.clock(), "error": error,
             "instance": await asyncio.to_thread(instance_id, box.core.data_dir),
             "link": lambda name="index", **p: _url(request, name, **p)}, status=status)
 
@@ -120,7 +117,7 @@ def build(ctx: ServiceContext) -> web.Application:
     async def kit_file(request: web.Request) -> web.Response:
         key = await kit_key(request)
         _ = translator(request)
-        box = _box(request)
+        box = _box(ctx)
         body = "\n".join([
             _("Hearth emergency kit"), "",
             _("Recovery key: %(key)s", key=key),
@@ -140,34 +137,35 @@ def build(ctx: ServiceContext) -> web.Application:
         if text(form, "kept", limit=8) != "yes":
             return await kit_page(request, _("Tick the box once the kit is printed or saved."),
                                   400)
-        await _box(request).confirm_kit()
+        await _box(ctx).confirm_kit()
         raise web.HTTPSeeOther(_url(request))
 
-    def start(request: web.Request, what: str, *args: object) -> None:
-        box = _box(request)
+    def start(request: web.Request, task: Callable[[BackupBox], object]) -> None:
+        box = _box(ctx)
         if not (box.plan.ready and box.plan.kit_confirmed):
             raise web.HTTPSeeOther(_url(request))
         _ = translator(request)
         try:
-            getattr(box, f"start_{what}")(*args)
+            task(box)
         except Busy:
             raise web.HTTPConflict(text=_("Wait for the current task to end.")) from None
 
     @routes.post("/run", name="run")
     async def run(request: web.Request) -> web.StreamResponse:
-        start(request, "backup", "by hand")
+        start(request, lambda box: box.start_backup("by hand"))
         raise web.HTTPSeeOther(_url(request))
 
     @routes.post("/check", name="check")
     async def check(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         # every: read every piece of every pack (slower), not only the structure
-        start(request, "check", text(form, "every", limit=8) == "yes")
+        every = text(form, "every", limit=8) == "yes"
+        start(request, lambda box: box.start_check(every))
         raise web.HTTPSeeOther(_url(request))
 
     @routes.get("/status", name="status")
     async def status(request: web.Request) -> web.Response:
-        return web.json_response(_box(request).status.as_json(translator(request),
+        return web.json_response(_box(ctx).status.as_json(translator(request),
                                                              sizes_for(request)),
                                  headers={"Cache-Control": "no-store"})
 
@@ -179,14 +177,14 @@ def build(ctx: ServiceContext) -> web.Application:
         if any(c is None for c in counts):
             return await index_page(request, error=_("Give whole numbers from 0 to 1000."),
                                     status=400)
-        await _box(request).set_policy(*(c or 0 for c in counts))
+        await _box(ctx).set_policy(*(c or 0 for c in counts))
         raise web.HTTPSeeOther(_url(request))
 
     @routes.get("/snapshots/{id}", name="snapshot")
     async def snapshot(request: web.Request) -> web.Response:
         path = request.query.get("path", "").strip("/")
         try:
-            snap, entries = await _box(request).listing(request.match_info["id"], path)
+            snap, entries = await _box(ctx).listing(request.match_info["id"], path)
         except WhereError as exc:
             return await index_page(request, error=exc.say(translator(request)), status=404)
         parts = [p for p in path.split("/") if p]
@@ -204,7 +202,7 @@ def build(ctx: ServiceContext) -> web.Application:
         _ = translator(request)
         if not path:
             raise web.HTTPBadRequest(text=_("Choose what to restore."))
-        start(request, "restore", request.match_info["id"], path)
+        start(request, lambda box: box.start_restore(request.match_info["id"], path))
         raise web.HTTPSeeOther(_url(request))
 
     app.router.add_routes(routes)

@@ -7,11 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from appliance.jobs.accounts import RUNS_DOCTYPE, AccountError
-from appliance.jobs.daemon import SCHEDULER
 from appliance.jobs.manifest import FieldError, Manifest
 from appliance.jobs.scheduler import Scheduler
 from appliance.keyring import KeyringError
-from appliance.keys import SETTINGS
 from appliance.services import ServiceContext
 from appliance.web.forms import text
 from appliance.web.shell import render, translator
@@ -22,8 +20,8 @@ from services.connectors.woob_installs import Installs
 INPUT_TYPES = {"password": "password", "email": "email", "url": "url"}
 
 
-def _scheduler(request: web.Request) -> Scheduler:
-    scheduler = request.config_dict.get(SCHEDULER)
+def _scheduler(ctx: ServiceContext) -> Scheduler:
+    scheduler = ctx.scheduler()
     if scheduler is None or not scheduler.ready():
         raise web.HTTPServiceUnavailable(
             text="Connectors are not running on this box right now (the data disk may be "
@@ -102,12 +100,11 @@ def build(ctx: ServiceContext) -> web.Application:
         await installs.close()
     app.on_cleanup.append(stop_installs)
 
-    async def woob_view(request: web.Request, account: dict[str, Any]) -> dict[str, Any] | None:
+    async def woob_view(account: dict[str, Any]) -> dict[str, Any] | None:
         module = _woob_module(account)
         if module is None:
             return None
-        system = request.config_dict[SETTINGS].system
-        place = await asyncio.to_thread(modules_dir, module, system)
+        place = await asyncio.to_thread(modules_dir, module, ctx.tools.system)
         return {"module": module, "installed": place is not None,
                 "install": installs.get(module)}
 
@@ -121,7 +118,7 @@ def build(ctx: ServiceContext) -> web.Application:
                            *, error: str | None = None, typed: dict[str, str] | None = None,
                            status: int = 200) -> web.Response:
         view = _account_view(scheduler, account)
-        woob = await woob_view(request, account)
+        woob = await woob_view(account)
         runs = [_run_view(doc, scheduler.live.get(doc["_id"])) for doc in
                 ctx.collections[RUNS_DOCTYPE].find({"account": account["_id"]},
                                                    sort=[{"started_at": "desc"}], limit=30)]
@@ -145,14 +142,14 @@ def build(ctx: ServiceContext) -> web.Application:
 
     @routes.get("/", name="index")
     async def index(request: web.Request) -> web.Response:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         accounts = [_account_view(scheduler, a) for a in scheduler.accounts.list()]
         return render("connectors/index.html", request, {
             "accounts": accounts, "connectors": [e.manifest for e in scheduler.entries().values()]})
 
     @routes.get("/new/{slug}")
     async def new(request: web.Request) -> web.Response:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         manifest = _manifest(scheduler, request.match_info["slug"])
         return render("connectors/new.html", request, {
             "connector": manifest, "fields": _form_fields(manifest, None), "label": "",
@@ -160,7 +157,7 @@ def build(ctx: ServiceContext) -> web.Application:
 
     @routes.post("/new/{slug}")
     async def create(request: web.Request) -> web.StreamResponse:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         manifest = _manifest(scheduler, request.match_info["slug"])
         form = await request.post()
         typed = _values(form, manifest)
@@ -176,12 +173,12 @@ def build(ctx: ServiceContext) -> web.Application:
 
     @routes.get("/accounts/{id}", name="account")
     async def show(request: web.Request) -> web.Response:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         return await account_page(request, scheduler, account_of(request, scheduler))
 
     @routes.post("/accounts/{id}")
     async def update(request: web.Request) -> web.StreamResponse:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         account = account_of(request, scheduler)
         manifest = _manifest(scheduler, account["connector"])
         form = await request.post()
@@ -197,30 +194,29 @@ def build(ctx: ServiceContext) -> web.Application:
 
     @routes.post("/accounts/{id}/run")
     async def run_now(request: web.Request) -> web.StreamResponse:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         run_id = await scheduler.launch(account_of(request, scheduler)["_id"], "manual")
         raise web.HTTPSeeOther(_url(request, "run", id=run_id))
 
     @routes.post("/accounts/{id}/woob-install")
     async def woob_install(request: web.Request) -> web.StreamResponse:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         account = account_of(request, scheduler)
         module = _woob_module(account)
         if module is None:
             raise web.HTTPBadRequest(text="This account does not use a woob module.")
-        settings = request.config_dict[SETTINGS]
-        installs.start(module, settings.system, settings.woob_repository)
+        installs.start(module, ctx.tools.system, ctx.tools.woob_repository)
         raise web.HTTPSeeOther(_url(request, "account", id=account["_id"]))
 
     @routes.post("/accounts/{id}/delete")
     async def remove(request: web.Request) -> web.StreamResponse:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         await scheduler.remove(account_of(request, scheduler)["_id"])
         raise web.HTTPSeeOther(_url(request, "index"))
 
     @routes.get("/runs/{id}", name="run")
     async def show_run(request: web.Request) -> web.Response:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         run_id = request.match_info["id"]
         live = scheduler.live.get(run_id)
         doc = ctx.collections[RUNS_DOCTYPE].get(run_id)
@@ -239,7 +235,7 @@ def build(ctx: ServiceContext) -> web.Application:
 
     @routes.post("/runs/{id}/answer")
     async def answer(request: web.Request) -> web.StreamResponse:
-        scheduler = _scheduler(request)
+        scheduler = _scheduler(ctx)
         form = await request.post()
         await scheduler.answer(request.match_info["id"], text(form, "answer", limit=200))
         raise web.HTTPSeeOther(_url(request, "run", id=request.match_info["id"]))

@@ -17,9 +17,14 @@ if TYPE_CHECKING:
 CONTEXT = web.AppKey("drive_context", ServiceContext)
 
 
+def context_of(request: web.Request) -> ServiceContext:
+    """Return the Drive's context, which its sub-application keeps."""
+    return request.app[CONTEXT]
+
+
 def tree_of(request: web.Request) -> FileTree:
     """Return the file tree of the data disk in use now."""
-    return request.app[CONTEXT].drive()
+    return context_of(request).drive()
 
 
 def path_in(request: web.Request) -> str:

@@ -7,12 +7,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from appliance import keys
 from appliance.files import FilesError, NotADirectory, NotFound
 from appliance.web.shell import render
 from appliance.web.storage_page import sizes_for
 from services.drive.listing import Order, paged, preview_of, rows
-from services.drive.locations import Links, crumbs, parent_of, path_in, tree_of
+from services.drive.locations import Links, context_of, crumbs, parent_of, path_in, tree_of
 from services.drive.problems import Problem, json_problem, problem
 from services.drive.upkeep import UPKEEP
 
@@ -96,10 +95,10 @@ async def _guarded(request: web.Request,
 
 def _share_link(request: web.Request, path: str) -> str | None:
     """Return where sharing this item starts, if the Sharing service is installed."""
-    for service in request.config_dict[keys.SERVICES]:
-        if service.id == "sharing" and service.routes is not None:
-            return f"{service.prefix}new?{urlencode({'path': path})}"
-    return None
+    sharing = context_of(request).find("sharing")
+    if sharing is None or sharing.prefix is None:
+        return None
+    return f"{sharing.prefix}new?{urlencode({'path': path})}"
 
 
 @routes.get("/", name="root")

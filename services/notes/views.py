@@ -8,7 +8,6 @@ from typing import Any
 
 from aiohttp import web
 
-from appliance import keys
 from appliance.files.errors import Conflict, FilesError, NotFound, TooLarge
 from appliance.services import ServiceContext
 from appliance.web.forms import text
@@ -22,12 +21,10 @@ logger = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
 
-def share_form(request: web.Request) -> str | None:
+def share_form(ctx: ServiceContext) -> str | None:
     """Return the sharing service's form for a new link, if it is installed (docs/sharing.md)."""
-    for service in request.config_dict[keys.SERVICES]:
-        if service.id == "sharing" and service.routes is not None:
-            return service.prefix + "new"
-    return None
+    sharing = ctx.find("sharing")
+    return sharing.prefix + "new" if sharing is not None and sharing.prefix else None
 
 
 def build(ctx: ServiceContext) -> web.Application:
@@ -56,7 +53,7 @@ def build(ctx: ServiceContext) -> web.Application:
             "name": name, "body": body, "etag": etag, "error": error, "action": action,
             "preview": await asyncio.to_thread(to_html, body),
             "theirs": await asyncio.to_thread(to_html, theirs) if theirs is not None else None,
-            "share": share_form(request) if name else None, "share_path": f"{FOLDER}/{name}",
+            "share": share_form(ctx) if name else None, "share_path": f"{FOLDER}/{name}",
             "url_preview": str(request.app.router["preview"].url_for()),
             "saved": "saved" in request.query,
         }, status=status)

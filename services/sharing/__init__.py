@@ -38,7 +38,6 @@ SERVICE = Service(
     routes=build,
     doctypes=(SHARINGS, FILES),
     templates="services.sharing",
-    backup=(DOCTYPE,),
     order=30,
     mount="/s/",
 )

@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from appliance import keys
 from appliance.auth.guard import public
 from appliance.auth.throttle import LoginThrottle
 from appliance.files import FileEntry, FileTree
@@ -18,7 +17,7 @@ from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition
 from appliance.web.forms import text
 from appliance.i18n import LANGUAGES, from_accept_language
-from appliance.web.shell import LANG_COOKIE, translator
+from appliance.web.shell import LANG_COOKIE, answer_in, translator
 from services.sharing.links import Doc, Links, unlock_key
 from services.sharing.pages import day, page
 from services.sharing.reach import (
@@ -51,7 +50,7 @@ def _speak_the_visitors_language(request: web.Request) -> None:
     if lang not in LANGUAGES:
         lang = from_accept_language(request.headers.get("Accept-Language", ""))
     if lang:
-        request[keys.LANGUAGE] = lang
+        answer_in(request, lang)
 
 
 def _cookie_name(link: Doc) -> str:
