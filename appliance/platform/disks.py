@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import pyudev
 
+from appliance.i18n import size_words
+
 logger = logging.getLogger(__name__)
 
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
@@ -139,20 +141,6 @@ def _sysfs_text(device: Any, name: str) -> str:
     except OSError:
         return ""
     return "" if text.startswith("0x") else text  # a bus id (virtio, PCI), not a name
-
-
-def size_words(size: int) -> str:
-    """Return a size the way disk makers print it: "64 GB", "1.5 TB", "512 bytes"."""
-    if size < 1000:
-        return f"{size} bytes"
-    value = float(size)
-    for unit in ("kB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 999.5:
-            break
-    else:
-        unit, value = "PB", value / 1000
-    return f"{value:.1f} {unit}" if value < 9.95 else f"{value:.0f} {unit}"
 
 
 @dataclass(frozen=True)

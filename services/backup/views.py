@@ -9,12 +9,12 @@ from typing import Any
 from aiohttp import web
 
 from appliance import keys
-from appliance.backup import recovery
-from appliance.backupd.box import BackupBox, Busy
-from appliance.backupd.daemon import BACKUPS
-from appliance.backupd.plan import DISK, FOLDER, Target
-from appliance.backupd.where import WhereError, instance_id, usable
-from appliance.backupd.words import said
+from appliance.backup.engine import recovery
+from appliance.backup.box.backupbox import BackupBox, Busy
+from appliance.backup.box.triggers import BACKUPS
+from appliance.backup.box.backupplan import DISK, FOLDER, Target
+from appliance.backup.box.where import WhereError, instance_id, usable
+from appliance.backup.box.words import said
 from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition
 from appliance.web.forms import text

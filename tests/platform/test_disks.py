@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from appliance.i18n import size_words
 from appliance.platform.disks import (
     Disk,
     FakeDisks,
     Mounts,
     UdevDisks,
     format_table,
-    size_words,
     system_disks,
 )
 from tests.platform.loopdisks import LoopDisk, LoopDisks, sh
