@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from appliance import keys
-from appliance.backup.engine import recovery
-from appliance.backup.box.backupbox import BackupBox, Busy
-from appliance.backup.box.triggers import BACKUPS
+from appliance.backup.box.backupbox import BackupBox
 from appliance.backup.box.backupplan import DISK, FOLDER, Target
+from appliance.backup.box.operation import Busy
+from appliance.backup.box.triggers import BACKUPS
 from appliance.backup.box.where import WhereError, instance_id, usable
 from appliance.backup.box.words import said
+from appliance.backup.engine import recovery
 from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition
 from appliance.web.forms import text
@@ -143,26 +145,27 @@ def build(ctx: ServiceContext) -> web.Application:
         await _box(request).confirm_kit()
         raise web.HTTPSeeOther(_url(request))
 
-    def start(request: web.Request, what: str, *args: object) -> None:
+    def start(request: web.Request, operation: Callable[[BackupBox], None]) -> None:
         box = _box(request)
         if not (box.plan.ready and box.plan.kit_confirmed):
             raise web.HTTPSeeOther(_url(request))
         _ = translator(request)
         try:
-            getattr(box, f"start_{what}")(*args)
+            operation(box)
         except Busy:
             raise web.HTTPConflict(text=_("Wait for the current task to end.")) from None
 
     @routes.post("/run", name="run")
     async def run(request: web.Request) -> web.StreamResponse:
-        start(request, "backup", "by hand")
+        start(request, lambda box: box.start_backup("by hand"))
         raise web.HTTPSeeOther(_url(request))
 
     @routes.post("/check", name="check")
     async def check(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         # every: read every piece of every pack (slower), not only the structure
-        start(request, "check", text(form, "every", limit=8) == "yes")
+        every = text(form, "every", limit=8) == "yes"
+        start(request, lambda box: box.start_check(every))
         raise web.HTTPSeeOther(_url(request))
 
     @routes.get("/status", name="status")
@@ -204,7 +207,7 @@ def build(ctx: ServiceContext) -> web.Application:
         _ = translator(request)
         if not path:
             raise web.HTTPBadRequest(text=_("Choose what to restore."))
-        start(request, "restore", request.match_info["id"], path)
+        start(request, lambda box: box.start_restore(request.match_info["id"], path))
         raise web.HTTPSeeOther(_url(request))
 
     app.router.add_routes(routes)

@@ -105,6 +105,6 @@ def big_blob_pack(repo: Repository) -> tuple[Path, int]:
 
 def run_worker(repo: Path, data: Path, key: str) -> subprocess.Popen[bytes]:
     """Start a backup of data into repo in its own process (small packs), to kill or unplug."""
-    return subprocess.Popen([sys.executable, "-m", "tests.backup.engine.worker", str(repo), str(data),
-                             key, str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "tests.backup.engine.worker", str(repo),
+                             str(data), key, str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)

@@ -30,7 +30,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Plan:
+class BackupPlan:
     """What the box needs to back up by itself, and what the owner chose."""
 
     target: Target | None = None
@@ -51,7 +51,7 @@ class Plan:
         """Return the retention policy."""
         return Policy(**self.policy)
 
-    def with_(self, **changes: Any) -> Plan:
+    def with_(self, **changes: Any) -> BackupPlan:
         """Return a copy with some fields changed."""
         return replace(self, **changes)
 
@@ -61,21 +61,21 @@ def plan_path(system: Path) -> Path:
     return system / PLAN_FILE
 
 
-def load(system: Path) -> Plan:
+def load(system: Path) -> BackupPlan:
     """Return the saved plan, or an empty one (blocking)."""
     path = plan_path(system)
     try:
         raw = json.loads(path.read_text())
         target = raw.pop("target", None)
-        return Plan(target=Target(**target) if target else None, **raw)
+        return BackupPlan(target=Target(**target) if target else None, **raw)
     except FileNotFoundError:
-        return Plan()
+        return BackupPlan()
     except (ValueError, TypeError) as exc:
         raise PlanError(f"{path} is damaged ({exc}); remove it and set backups up again "
                         "(the backups on the disk are kept)") from None
 
 
-def save(system: Path, plan: Plan) -> None:
+def save(system: Path, plan: BackupPlan) -> None:
     """Write the plan atomically, readable by the box's user only (blocking)."""
     path = plan_path(system)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from appliance.backup.box.words import said
-from appliance.platform.disks import size_words
+from appliance.i18n import size_words
 
 BACKUP, RESTORE, CHECK, MOVE = "backup", "restore", "check", "move"
 IDLE, RUNNING, DONE, FAILED = "idle", "running", "done", "failed"

@@ -1,4 +1,4 @@
-"""Backups inside the daemon: the daily schedule and the backup disk's plug events."""
+"""What starts a backup by itself: the daily schedule and the backup disk plugged in."""
 from __future__ import annotations
 
 import asyncio
@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from appliance import keys
-from appliance.backup.box import schedule
-from appliance.backup.box.backupbox import BackupBox, Busy
+from appliance.backup.box import backupschedule
+from appliance.backup.box.backupbox import BackupBox
 from appliance.backup.box.backupplan import DISK, PlanError
+from appliance.backup.box.operation import Busy
 from appliance.platform.disks import ADDED, Disk
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def tick(box: BackupBox) -> bool:
     plan = box.plan
     if not plan.ready or box.busy() or not box.core.available or not box.core.owner.onboarded:
         return False
-    if not schedule.is_due(plan.next_run, box.clock()):
+    if not backupschedule.is_due(plan.next_run, box.clock()):
         return False
     box.start_backup("schedule")
     return True
@@ -38,7 +39,7 @@ def on_plug(box: BackupBox, action: str, disk: Disk) -> bool:
     if action != ADDED or target is None or target.kind != DISK or disk.uuid != target.uuid:
         return False
     if not box.plan.ready or not box.core.available or \
-            not schedule.plug_wants_run(box.plan.last_success, box.clock()):
+            not backupschedule.plug_wants_run(box.plan.last_success, box.clock()):
         return False
     try:
         box.start_backup("backup disk plugged in")

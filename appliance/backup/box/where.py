@@ -7,14 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from appliance.backup.engine.backuperrors import BackupError
 from appliance.backup.box.backupplan import DISK, REPOS, Target
 from appliance.backup.box.words import words_for
+from appliance.backup.engine.backuperrors import BackupError
 from appliance.datadisk import SUPPORTED  # what the helper mounts
+from appliance.i18n import N_
 from appliance.platform import Platform
 from appliance.platform.disks import Disk
 from appliance.platform.helper_client import HelperError
-from appliance.i18n import N_
 
 NOT_PLUGGED = N_("The backup disk is not plugged in. Plug it in: the backup starts by itself.")
 NO_HELPER = N_("This box can't mount the backup disk (it runs without its disk helper).")
@@ -36,6 +36,11 @@ class WhereError(Exception):
     def say(self, translate: Callable[..., str]) -> str:
         """Return the message in the language `translate` speaks."""
         return translate(self.args[0], **self.params)
+
+
+def where_error(exc: WhereError | BackupError) -> WhereError:
+    """Return an error in the owner's words (a WhereError already is)."""
+    return exc if isinstance(exc, WhereError) else WhereError.of(exc)
 
 
 def instance_id(data_dir: Path) -> str:

@@ -14,15 +14,15 @@ from typing import IO, Any
 
 from appliance import __version__
 from appliance.backup.engine import backuptree as trees
-from appliance.backup.engine.compression import PACKED_SUFFIXES
 from appliance.backup.engine.backuperrors import BackupError, Unreadable
+from appliance.backup.engine.backupsnapshot import Snapshot
+from appliance.backup.engine.compression import PACKED_SUFFIXES
 from appliance.backup.engine.index import ChunkIndex
 from appliance.backup.engine.lock import BACKUP
 from appliance.backup.engine.pack import TREE
 from appliance.backup.engine.packer import INDEX_EVERY, PACK_SIZE, Packer, Stats
 from appliance.backup.engine.readahead import Readahead
 from appliance.backup.engine.repository import Repository, releasing_packs
-from appliance.backup.engine.backupsnapshot import Snapshot
 from appliance.backup.engine.storecopy import read_collection
 from appliance.store.folder import JOURNAL, SNAPSHOT
 

@@ -5,8 +5,9 @@ import errno
 from pathlib import Path
 from typing import Any
 
-# What went wrong, as a code the box turns into the owner's language (appliance/backup/box/words.py);
-# the English message stays for the `hearth` command and the logs.
+# What went wrong, as a code the box turns into the owner's language
+# (appliance/backup/box/words.py); the English message stays for the `hearth` command and
+# the logs.
 OTHER, DISK_FULL, READ_ONLY, DISK_GONE, IO_ERROR, DENIED = (
     "other", "disk-full", "read-only", "disk-gone", "io-error", "denied")
 WRONG_KEY, KEY_TYPO, LOCKED, DAMAGED, NO_BACKUP = (

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from appliance.backup.engine.compression import STORED, Compressor, unpack
 from appliance.backup.engine.backuperrors import Unreadable
+from appliance.backup.engine.compression import STORED, Compressor, unpack
 
 logger = logging.getLogger(__name__)
 

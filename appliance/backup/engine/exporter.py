@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from appliance.backup.engine.durability import fsync_dir
 from appliance.backup.engine.backuperrors import BackupError, explain
+from appliance.backup.engine.durability import fsync_dir
 from appliance.backup.engine.storecopy import collection_documents
 
 logger = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.backup.engine.backuperrors import Unreadable
 from appliance.backup.engine.cipher import Cipher
 from appliance.backup.engine.durability import fsync_dir
-from appliance.backup.engine.backuperrors import Unreadable
 
 MAGIC = b"HEARTHPK"
 FOOTER_MAGIC = b"HPKEND01"

@@ -5,15 +5,15 @@ import logging
 from dataclasses import dataclass, field
 
 from appliance.backup.engine import backuptree as trees
-from appliance.backup.engine.durability import fsync_dir
 from appliance.backup.engine.backuperrors import BackupError, Unreadable, explain
+from appliance.backup.engine.backupsnapshot import Snapshot
+from appliance.backup.engine.durability import fsync_dir
 from appliance.backup.engine.index import ChunkIndex, PackRecord
 from appliance.backup.engine.lock import PRUNE
 from appliance.backup.engine.pack import BlobEntry, PackWriter, read_blob
 from appliance.backup.engine.packer import INDEX_EVERY, PACK_SIZE
 from appliance.backup.engine.repository import Repository, is_name, releasing_packs
 from appliance.backup.engine.retention import Policy, select
-from appliance.backup.engine.backupsnapshot import Snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from typing import Any, ParamSpec, TypeVar, cast
 
 from appliance.backup.engine import masterkey as keyfile
 from appliance.backup.engine import backuptree as trees
+from appliance.backup.engine.backuperrors import NO_BACKUP, BackupError, Unreadable, explain
 from appliance.backup.engine.cipher import Cipher, choose_aead
 from appliance.backup.engine.durability import fsync_dir, write_atomic
-from appliance.backup.engine.backuperrors import NO_BACKUP, BackupError, Unreadable, explain
 from appliance.backup.engine.index import (
     ChunkIndex,
     PackRecord,
@@ -24,10 +24,10 @@ from appliance.backup.engine.index import (
     encode_index,
     validate_index,
 )
-from appliance.backup.engine.masterkey import MasterKeys
-from appliance.backup.engine.lock import RepositoryLock, refuse_if_pruning
-from appliance.backup.engine.pack import pack_path, read_blob
 from appliance.backup.engine.backupsnapshot import Snapshot
+from appliance.backup.engine.lock import RepositoryLock, refuse_if_pruning
+from appliance.backup.engine.masterkey import MasterKeys
+from appliance.backup.engine.pack import pack_path, read_blob
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from appliance.backup.engine import backuptree as trees
 from appliance.backup.engine.backuperrors import BackupError, Unreadable, explain
+from appliance.backup.engine.backupsnapshot import Snapshot
 from appliance.backup.engine.index import ChunkIndex
 from appliance.backup.engine.repository import Repository, releasing_packs
-from appliance.backup.engine.backupsnapshot import Snapshot
 
 logger = logging.getLogger(__name__)
 _names = itertools.count()

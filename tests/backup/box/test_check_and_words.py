@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from appliance.backup.engine.lock import RepositoryLock
 from appliance.backup.box.where import instance_id
+from appliance.backup.engine.lock import RepositoryLock
 from appliance.platform.disks import REMOVED, FakeDisks
 from tests.backup.box.conftest import BASE, Box, chunks, finished, post, set_up, start_box
 from tests.conftest import onboard

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from appliance.backup.box import plan as plans
+from appliance.backup.box import backupplan
 from appliance.backup.box.where import instance_id
 from appliance.platform.disks import FakeDisks
 from tests.backup.box.conftest import BASE, chunks, finished, post, set_up, start_box
@@ -67,7 +67,7 @@ async def test_a_fresh_box_comes_up_as_the_old_one(tmp_path: Path, disks: FakeDi
         assert instance_id(core.data_dir) == old_instance
         assert (new.settings.system / "keyring").read_bytes() == old_keyring
         # …and it carries on backing up to the same disk without the key being typed.
-        assert plans.load(new.settings.system).ready
+        assert backupplan.load(new.settings.system).ready
         await post(client, BASE, BASE + "run")
         assert (await finished(client))["state"] == "done"
         assert len(await new.backups.snapshots()) >= 1

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from appliance.backup.box.where import instance_id
 from appliance.backup.engine import recovery
 from appliance.backup.engine.pack import DATA, read_directory
 from appliance.backup.engine.repository import Repository
-from appliance.backup.box.where import instance_id
 from appliance.platform.disks import FakeDisks
 from tests.backup.box.conftest import BASE, Box, chunks, finished, post, set_up, start_box
 from tests.backup.box.test_check_and_words import damage_the_biggest_pack

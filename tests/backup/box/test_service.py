@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from appliance.backup.box import plan as plans
+from appliance.backup.box import backupplan
 from appliance.backup.box.triggers import on_plug, tick
 from appliance.backup.box.where import instance_id
 from appliance.platform.disks import ADDED, REMOVED, FakeDisks
@@ -38,7 +38,7 @@ async def test_set_up_back_up_restore_and_prune(box: Box, tmp_path: Path) -> Non
     repo = tmp_path / "backupdisk" / "hearth-backups" / instance_id(box.core.data_dir)
     assert (repo / "config").is_file()
     # The daemon keeps the key sealed on the system side; never plain, never on a data disk.
-    saved = plans.load(box.settings.system)
+    saved = backupplan.load(box.settings.system)
     assert saved.sealed_key.startswith("v1.") and saved.kit_confirmed
     plain = key.replace("-", "").encode()
     for root in (box.settings.data, box.settings.system, tmp_path / "backupdisk"):
@@ -140,7 +140,7 @@ async def test_the_schedule_runs_once_after_the_box_was_off(box: Box) -> None:
     assert backups.plan.last["snapshot"] not in ("", first)
     # Both are of today: retention keeps the newest one.
     assert [s[:8] for s in await _snapshots(box)] == [backups.plan.last["snapshot"]]
-    assert plans.load(box.settings.system).next_run > now[0]  # persisted
+    assert backupplan.load(box.settings.system).next_run > now[0]  # persisted
 
 
 async def test_plugging_the_backup_disk_in_starts_a_backup(box: Box) -> None:

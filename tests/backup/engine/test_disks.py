@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from appliance.backup.engine.archiver import Archiver, Sources
-from appliance.backup.engine.checker import Checker
 from appliance.backup.engine.backuperrors import DiskFull
+from appliance.backup.engine.checker import Checker
 from appliance.backup.engine.repository import Repository
 from appliance.backup.engine.restorer import Restorer
 from tests.backup.conftest import big_blob_pack, fingerprint, make_data, run_worker

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from appliance.backup.engine.archiver import Archiver, Sources
-from appliance.backup.engine.checker import Checker
 from appliance.backup.engine.backuperrors import RepositoryLocked
+from appliance.backup.engine.checker import Checker
 from appliance.backup.engine.lock import LockInfo, RepositoryLock
 from appliance.backup.engine.repository import Repository
 from appliance.backup.engine.restorer import Restorer

@@ -6,12 +6,12 @@ import time
 from pathlib import Path
 
 from appliance.backup.engine.archiver import Archiver, Sources
+from appliance.backup.engine.backupsnapshot import Snapshot
 from appliance.backup.engine.checker import Checker
 from appliance.backup.engine.pruner import Pruner
 from appliance.backup.engine.repository import Repository
 from appliance.backup.engine.restorer import Restorer
 from appliance.backup.engine.retention import Policy, select
-from appliance.backup.engine.backupsnapshot import Snapshot
 from tests.backup.conftest import fingerprint, make_data, packs
 
 DAY = 86400

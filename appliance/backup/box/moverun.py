@@ -1,22 +1,57 @@
-"""Moving a Hearth: everything of the newest snapshot back onto a fresh box (blocking code)."""
+"""Moving a Hearth: everything of the newest snapshot back onto a fresh box."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from appliance.backup.engine.backuperrors import (DAMAGED, DISK_GONE, NO_BACKUP, BackupError, WrongKey,
-                                     explain)
-from appliance.backup.engine.restorer import RestoreReport, Restorer
-from appliance.backup.engine.repository import Repository
-from appliance.backup.engine.backupsnapshot import Snapshot
-from appliance.backup.box.jobs import Stopper
 from appliance.backup.box.backupplan import REPOS
-from appliance.backup.box.backupstatus import Status
+from appliance.backup.box.backupsetup import BackupSetup
+from appliance.backup.box.backupstatus import DONE, Status
+from appliance.backup.box.operation import OperationSlot, Stopper
+from appliance.backup.box.where import WhereError
+from appliance.backup.engine import recovery
+from appliance.backup.engine.backuperrors import (DAMAGED, DISK_GONE, NO_BACKUP, BackupError,
+                                                  WrongKey, explain)
+from appliance.backup.engine.backupsnapshot import Snapshot
+from appliance.backup.engine.repository import Repository
+from appliance.backup.engine.restorer import RestoreReport, Restorer
+from appliance.i18n import N_
 
+logger = logging.getLogger(__name__)
 SYSTEM = "system"
 STORE = "store"
+MOVING_IN = N_("Hearth is bringing your data back from its backup. The box carries on by "
+               "itself when it is done.")
+
+
+async def find_backup(root: Path, typed_key: str) -> Repository:
+    """Return the repository under root that a recovery key (as typed) opens."""
+    try:
+        return await asyncio.to_thread(open_backup, root, recovery.parse(typed_key))
+    except BackupError as exc:
+        raise WhereError.of(exc) from None
+
+
+async def run_move(setup: BackupSetup, slot: OperationSlot, repo: Repository) -> None:
+    """Restore everything of the newest snapshot onto this fresh box, then carry on."""
+    core = setup.core
+    data_dir = core.data_dir
+    await core.detach(MOVING_IN, readable=True)
+    try:
+        snapshot = await asyncio.to_thread(restore_home, repo, data_dir,
+                                           setup.settings.system, slot.status, slot.stopper)
+    finally:
+        await core.attach(data_dir)
+        await setup.load()
+    logger.info("this box now holds the Hearth of snapshot %s (%s)", snapshot.short_id,
+                snapshot.host)
+    slot.status.end(DONE, snapshot.when)
+    await core.notifications.add("backup.moved", N_("Your Hearth moved to this box"),
+                                 snapshot.when)
 
 
 def repositories(root: Path) -> list[Path]:
