@@ -29,7 +29,7 @@ def _user_errors(fn: Command) -> Command:
     """Turn the engine's errors into the `hearth` command's CommandError."""
     @functools.wraps(fn)
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from appliance.cli import CommandError
+        from appliance.cli import CommandError  # appliance.cli imports this module (a cycle)
         try:
             return fn(args, settings)
         except BackupError as exc:
@@ -168,7 +168,7 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Export the files and every doctype's documents as a plain archive (tar or zip)."""
     from appliance.backup.engine.exporter import export
-    from appliance.core import CORE_DOCTYPES
+    from appliance.core import CORE_DOCTYPES  # the core and the services load only to export
     from appliance.services import discover
     private = {d.name for d in CORE_DOCTYPES if d.private}
     private |= {d.name for s in discover() for d in s.doctypes if d.private}
@@ -181,7 +181,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: Any) -> None:
     """Add `backup …` and `export` to the `hearth` command's sub-parsers."""
-    from appliance.cli import _add_setting_flags
+    from appliance.cli import _add_setting_flags  # appliance.cli imports this module (a cycle)
 
     def command(parent: Any, name: str, fn: Command, settings: Sequence[str] = (),
                 repo: bool = True) -> argparse.ArgumentParser:

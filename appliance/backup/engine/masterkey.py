@@ -56,6 +56,7 @@ def _context(repo_id: str) -> bytes:
 
 def wrap(keys: MasterKeys, password: str, repo_id: str) -> dict[str, Any]:
     """Return the key file's JSON: the keys sealed under scrypt(password)."""
+    # cryptography loads when a repository is made or opened, not with the idle daemon.
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
     salt, nonce = os.urandom(32), os.urandom(12)
@@ -69,6 +70,7 @@ def wrap(keys: MasterKeys, password: str, repo_id: str) -> dict[str, Any]:
 
 def unwrap(doc: Any, password: str, repo_id: str, where: str) -> MasterKeys:
     """Return the keys in a key file's JSON, or raise WrongKey."""
+    # cryptography loads when a repository is made or opened, not with the idle daemon.
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
