@@ -12,7 +12,7 @@ from aiohttp import web
 from appliance import api, keys
 from appliance.auth.guard import guard
 from appliance.auth.throttle import LoginThrottle
-from appliance.backupd.daemon import backup_ctx
+from appliance.backup.box.triggers import backup_ctx
 from appliance.core import Core, open_core
 from appliance.datadisk.keeper import DataDisk
 from appliance.datadisk.problems import MISSING

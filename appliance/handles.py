@@ -9,8 +9,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from aiohttp import web
 
 from appliance import keys
-from appliance.backupd.box import BackupBox
-from appliance.backupd.daemon import BACKUPS
+from appliance.backup.box.backupbox import BackupBox
+from appliance.backup.box.triggers import BACKUPS
 from appliance.jobs.daemon import SCHEDULER
 from appliance.jobs.scheduler import Scheduler
 from appliance.platform.disks import Disk

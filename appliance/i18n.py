@@ -1,7 +1,8 @@
-"""French and English through gettext catalogs; the language of each request."""
+"""French and English through gettext catalogs; the language of each request; sizes."""
 from __future__ import annotations
 
 import gettext
+from collections.abc import Callable
 from pathlib import Path
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -44,3 +45,34 @@ def from_accept_language(header: str) -> str | None:
 def N_(message: str) -> str:
     """Mark a message for translation where it is written; it is translated where shown."""
     return message
+
+
+def size_words(size: int) -> str:
+    """Return a size the way disk makers print it: "64 GB", "1.5 TB", "512 bytes"."""
+    if size < 1000:
+        return f"{size} bytes"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        if value < 999.5:
+            break
+    else:
+        unit, value = "PB", value / 1000
+    return f"{value:.1f} {unit}" if value < 9.95 else f"{value:.0f} {unit}"
+
+
+_FRENCH_UNITS = {" bytes": " octets", " kB": " ko", " MB": " Mo", " GB": " Go", " TB": " To"}
+
+
+def size_in(lang: str) -> Callable[[int], str]:
+    """Return a size formatter in a language ("64 GB", "64 Go")."""
+    if lang != "fr":
+        return size_words
+
+    def french(size: int) -> str:
+        words = size_words(size)
+        for unit, mot in _FRENCH_UNITS.items():
+            if words.endswith(unit):
+                return words[:-len(unit)].replace(".", ",") + mot
+        return words
+    return french

@@ -14,7 +14,7 @@ from appliance.doctypes import Doctype
 
 if TYPE_CHECKING:
     # Types only: the context's handles are built by appliance.app, a layer above this one.
-    from appliance.backupd.box import BackupBox
+    from appliance.backup.box.backupbox import BackupBox
     from appliance.files import FileTree
     from appliance.jobs.scheduler import Scheduler
     from appliance.platform.disks import Disk

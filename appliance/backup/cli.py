@@ -10,10 +10,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from appliance.backup import recovery
-from appliance.backup.errors import BackupError
+from appliance.backup.engine import recovery
+from appliance.backup.engine.backuperrors import BackupError
+from appliance.i18n import size_words
 from appliance.settings import Settings
 
+# Each command imports the engine modules it uses when it runs: every `hearth …`
+# (`hearth serve` too) registers these commands, and only a backup command needs them.
 KEY_ENV = "HEARTH_BACKUP_KEY"
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -22,16 +25,11 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _size(n: int) -> str:
-    from appliance.platform.disks import size_words
-    return size_words(n)
-
-
 def _user_errors(fn: Command) -> Command:
     """Turn the engine's errors into the `hearth` command's CommandError."""
     @functools.wraps(fn)
     def run(args: argparse.Namespace, settings: Settings) -> int:
-        from appliance.cli import CommandError
+        from appliance.cli import CommandError  # appliance.cli imports this module (a cycle)
         try:
             return fn(args, settings)
         except BackupError as exc:
@@ -55,14 +53,14 @@ def _key(args: argparse.Namespace, *, required: bool = True) -> str | None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from appliance.backup.repository import Repository
+    from appliance.backup.engine.repository import Repository
     return Repository.open(args.repo, str(_key(args)))
 
 
 @_user_errors
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     """Create a backup repository and print its recovery key (shown only once)."""
-    from appliance.backup.repository import Repository
+    from appliance.backup.engine.repository import Repository
     given = _key(args, required=False)
     key = given or recovery.generate()
     repo = Repository.init(args.repo, key, None if args.cipher == "auto" else args.cipher)
@@ -78,16 +76,16 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
 @_user_errors
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Back the data folder (and the system folder's keys) up as a new snapshot."""
-    from appliance.backup.archiver import Archiver, Sources
+    from appliance.backup.engine.archiver import Archiver, Sources
     repo = _open(args)
     system = settings.system if settings.system.is_dir() else None
     started = time.monotonic()
     snapshot = Archiver(repo, Sources(settings.data, system)).run()
     s = snapshot.stats
     print(f"Snapshot {snapshot.short_id} saved: {_count(s['files'], 'file')} "
-          f"({_size(s['bytes'])}), "
-          f"{s['files'] - s['unchanged_files']} read, {_size(s['new_bytes'])} new "
-          f"({_size(s['stored_bytes'])} stored) in {time.monotonic() - started:.1f} s"
+          f"({size_words(s['bytes'])}), "
+          f"{s['files'] - s['unchanged_files']} read, {size_words(s['new_bytes'])} new "
+          f"({size_words(s['stored_bytes'])} stored) in {time.monotonic() - started:.1f} s"
           + (f"; {s['skipped']} left out (see the log)" if s["skipped"] else "") + ".")
     return 0
 
@@ -100,14 +98,15 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         for snap in repo.snapshots():
             print(f"{snap.short_id}  {snap.when}  {snap.host}  "
                   f"{_count(snap.stats.get('files', 0), 'file')}  "
-                  f"{_size(snap.stats.get('bytes', 0))}")
+                  f"{size_words(snap.stats.get('bytes', 0))}")
         return 0
-    from appliance.backup.restorer import find
+    from appliance.backup.engine.restorer import find
     snapshot = repo.find_snapshot(args.snapshot)
     index = repo.load_index()
     entry = find(repo, index, snapshot, args.path or "")
     for child in repo.read_tree(index, entry["tree"]) if entry["type"] == "dir" else [entry]:
-        kind = {"dir": "folder", "file": _size(child.get("size", 0))}.get(child["type"], "link")
+        kind = {"dir": "folder",
+                "file": size_words(child.get("size", 0))}.get(child["type"], "link")
         print(f"{child['name']}{'/' if child['type'] == 'dir' else ''}  {kind}")
     return 0
 
@@ -115,11 +114,11 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 @_user_errors
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     """Check the repository's structure; with --read-data, decrypt every chunk."""
-    from appliance.backup.checker import Checker
+    from appliance.backup.engine.checker import Checker
     report = Checker(_open(args), read_data=args.read_data).run()
     for note in report.notes:
         print(f"note: {note}")
-    read = f", {_size(report.bytes_read)} read and decrypted" if args.read_data else ""
+    read = f", {size_words(report.bytes_read)} read and decrypted" if args.read_data else ""
     print(f"Checked {_count(report.snapshots, 'snapshot')}, {_count(report.packs, 'pack')}, "
           f"{_count(report.blobs, 'blob')}{read}.")
     if report.ok:
@@ -135,12 +134,12 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 @_user_errors
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     """Restore files from a snapshot (everything, or the PATHs given) into a folder."""
-    from appliance.backup.restorer import Restorer
+    from appliance.backup.engine.restorer import Restorer
     repo = _open(args)
     snapshot = repo.find_snapshot(args.snapshot)
     target = args.target or Path(f"hearth-restore-{snapshot.short_id}")
     report = Restorer(repo, snapshot, target).run(args.paths)
-    print(f"Restored {_count(report.files, 'file')} ({_size(report.bytes)}) from snapshot "
+    print(f"Restored {_count(report.files, 'file')} ({size_words(report.bytes)}) from snapshot "
           f"{snapshot.short_id} ({snapshot.when}) into {target}.")
     if report.damaged:
         raise BackupError(f"{_count(len(report.damaged), 'item')} couldn't be restored "
@@ -152,8 +151,8 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
 @_user_errors
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     """Forget old snapshots (keep N daily, weekly, monthly) and free their space."""
-    from appliance.backup.pruner import Pruner
-    from appliance.backup.retention import Policy
+    from appliance.backup.engine.pruner import Pruner
+    from appliance.backup.engine.retention import Policy
     policy = Policy(args.keep_daily, args.keep_weekly, args.keep_monthly)
     report = Pruner(_open(args), policy, dry_run=args.dry_run).run()
     verb = "would forget" if args.dry_run else "forgot"
@@ -161,20 +160,20 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
           f"{len(report.forgotten)}: {' '.join(report.forgotten) or '-'}.")
     if not args.dry_run:
         print(f"Deleted {report.packs_deleted} packs, rewrote {report.packs_rewritten}, freed "
-              f"{_size(max(report.bytes_freed, 0))}.")
+              f"{size_words(max(report.bytes_freed, 0))}.")
     return 0
 
 
 @_user_errors
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Export the files and every doctype's documents as a plain archive (tar or zip)."""
-    from appliance.backup.exporter import export
-    from appliance.core import CORE_DOCTYPES
+    from appliance.backup.engine.exporter import export
+    from appliance.core import CORE_DOCTYPES  # the core and the services load only to export
     from appliance.services import discover
     private = {d.name for d in CORE_DOCTYPES if d.private}
     private |= {d.name for s in discover() for d in s.doctypes if d.private}
     report = export(settings.data, args.out, exclude=frozenset(private))
-    print(f"Exported {_count(report.files, 'file')} ({_size(report.bytes)}) and "
+    print(f"Exported {_count(report.files, 'file')} ({size_words(report.bytes)}) and "
           f"{_count(report.documents, 'document')} of {_count(report.doctypes, 'doctype')} "
           f"to {args.out}.")
     return 0
@@ -182,7 +181,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: Any) -> None:
     """Add `backup …` and `export` to the `hearth` command's sub-parsers."""
-    from appliance.cli import _add_setting_flags
+    from appliance.cli import _add_setting_flags  # appliance.cli imports this module (a cycle)
 
     def command(parent: Any, name: str, fn: Command, settings: Sequence[str] = (),
                 repo: bool = True) -> argparse.ArgumentParser:

@@ -13,7 +13,8 @@ from appliance.helper.commands import Outcome, require, run
 from appliance.helper.errors import Refused
 from appliance.helper.guard import DeviceGuard, checked_uuid
 from appliance.helper.mounter import Mounter
-from appliance.platform.disks import Disk, Mounts, size_words
+from appliance.i18n import size_words
+from appliance.platform.disks import Disk, Mounts
 
 logger = logging.getLogger(__name__)
 

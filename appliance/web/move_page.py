@@ -10,10 +10,11 @@ from aiohttp import web
 
 from appliance import keys
 from appliance.auth.guard import public
-from appliance.backupd.box import BackupBox, Busy
-from appliance.backupd.daemon import BACKUPS
-from appliance.backupd.status import MOVE, Status
-from appliance.backupd.where import WhereError, mount_of, usable
+from appliance.backup.box.backupbox import BackupBox
+from appliance.backup.box.backupstatus import MOVE, Status
+from appliance.backup.box.operation import Busy
+from appliance.backup.box.triggers import BACKUPS
+from appliance.backup.box.where import WhereError, mount_of, usable
 from appliance.web.forms import text
 from appliance.i18n import N_
 from appliance.web.shell import render, translator

@@ -12,7 +12,8 @@ from aiohttp import web
 from appliance import keys
 from appliance.datadisk.choice import SUPPORTED
 from appliance.datadisk.problems import DataDiskError
-from appliance.platform.disks import FS_NAMES, Disk, size_words
+from appliance.i18n import size_in
+from appliance.platform.disks import FS_NAMES, Disk
 from appliance.web.forms import text
 from appliance.web.shell import render, request_language, translator
 
@@ -25,26 +26,9 @@ async def _disks(request: web.Request) -> list[Disk]:
     return await asyncio.to_thread(request.config_dict[keys.PLATFORM].disks.list)
 
 
-_FRENCH_UNITS = {" bytes": " octets", " kB": " ko", " MB": " Mo", " GB": " Go", " TB": " To"}
-
-
 def sizes_for(request: web.Request) -> Callable[[int], str]:
     """Return a size formatter in the request's language ("64 GB", "64 Go")."""
     return size_in(request_language(request))
-
-
-def size_in(lang: str) -> Callable[[int], str]:
-    """Return a size formatter in a language ("64 GB", "64 Go")."""
-    if lang != "fr":
-        return size_words
-
-    def french(size: int) -> str:
-        words = size_words(size)
-        for unit, mot in _FRENCH_UNITS.items():
-            if words.endswith(unit):
-                return words[:-len(unit)].replace(".", ",") + mot
-        return words
-    return french
 
 
 def describe(request: web.Request, disk: Disk) -> str:

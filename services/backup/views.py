@@ -7,11 +7,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from appliance.backup import recovery
-from appliance.backupd.box import BackupBox, Busy
-from appliance.backupd.plan import DISK, FOLDER, Target
-from appliance.backupd.where import WhereError, instance_id, usable
-from appliance.backupd.words import said
+from appliance.backup.box.backupbox import BackupBox
+from appliance.backup.box.backupplan import DISK, FOLDER, Target
+from appliance.backup.box.operation import Busy
+from appliance.backup.box.where import WhereError, instance_id, usable
+from appliance.backup.box.words import said
+from appliance.backup.engine import recovery
 from appliance.platform.disks import Disk
 from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from appliance.backup import recovery
-from appliance.backup.cipher import AES_GCM, CHACHA
-from appliance.backup.pack import DATA, read_directory
-from appliance.backup.repository import Repository
+from appliance.backup.engine import recovery
+from appliance.backup.engine.cipher import AES_GCM, CHACHA
+from appliance.backup.engine.pack import DATA, read_directory
+from appliance.backup.engine.repository import Repository
 from appliance.store import Store
 
 DOCTYPE = "io.hearth.notes"
@@ -105,6 +105,6 @@ def big_blob_pack(repo: Repository) -> tuple[Path, int]:
 
 def run_worker(repo: Path, data: Path, key: str) -> subprocess.Popen[bytes]:
     """Start a backup of data into repo in its own process (small packs), to kill or unplug."""
-    return subprocess.Popen([sys.executable, "-m", "tests.backup.worker", str(repo), str(data),
-                             key, str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "tests.backup.engine.worker", str(repo),
+                             str(data), key, str(256 << 10)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from appliance.i18n import size_words
 from appliance.platform.disks import (
     Disk,
     FakeDisks,
     Mounts,
     UdevDisks,
-    size_words,
     system_disks,
 )
 from appliance.platform.disks.table import format_table

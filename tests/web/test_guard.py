@@ -18,7 +18,7 @@ PUBLIC = {
     ("GET", "/healthz"), ("GET", "/welcome"), ("POST", "/welcome"),
     ("GET", "/login"), ("POST", "/login"), ("POST", "/lang"),
     ("GET", "/https"), ("GET", "/https/hearth-ca.crt"),
-    # moving a Hearth onto a box with no owner yet (tests/backupd/test_move.py)
+    # moving a Hearth onto a box with no owner yet (tests/backup/box/test_move.py)
     ("GET", "/welcome/restore"), ("POST", "/welcome/restore"), ("GET", "/welcome/restore/status"),
     # share links: what a visitor with the link sees (tests/services/test_sharing.py)
     ("GET", "/s/{token}"), ("POST", "/s/{token}"), ("GET", "/s/{token}/in/{sub}"),

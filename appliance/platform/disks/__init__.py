@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from appliance.platform.disks.events import DiskEvents
 from appliance.platform.disks.fake import FakeDisks
-from appliance.platform.disks.model import FS_NAMES, Disk, size_words
+from appliance.platform.disks.model import FS_NAMES, Disk
 from appliance.platform.disks.mountinfo import Mount, Mounts, system_disks
 from appliance.platform.disks.port import (
     ADDED,
@@ -35,6 +35,5 @@ __all__ = [
     "Mount",
     "Mounts",
     "UdevDisks",
-    "size_words",
     "system_disks",
 ]

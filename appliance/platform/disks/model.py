@@ -7,26 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from appliance.i18n import size_words
 from appliance.platform.disks.mountinfo import Mounts
 
 _ESCAPED = re.compile(rb"\\x([0-9a-fA-F]{2})")
 FS_NAMES = {"ext2": "ext2", "ext3": "ext3", "ext4": "ext4", "exfat": "exFAT", "ntfs": "NTFS",
             "vfat": "FAT", "btrfs": "Btrfs", "xfs": "XFS", "hfsplus": "HFS+", "apfs": "APFS",
             "crypto_LUKS": "encrypted (LUKS)", "swap": "swap"}
-
-
-def size_words(size: int) -> str:
-    """Return a size the way disk makers print it: "64 GB", "1.5 TB", "512 bytes"."""
-    if size < 1000:
-        return f"{size} bytes"
-    value = float(size)
-    for unit in ("kB", "MB", "GB", "TB"):
-        value /= 1000
-        if value < 999.5:
-            break
-    else:
-        unit, value = "PB", value / 1000
-    return f"{value:.1f} {unit}" if value < 9.95 else f"{value:.0f} {unit}"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from appliance.platform.disks.model import FS_NAMES, Disk, size_words
+from appliance.i18n import size_words
+from appliance.platform.disks.model import FS_NAMES, Disk
 
 _COLUMNS = ("DEVICE", "SIZE", "FS", "LABEL", "FREE", "DISK", "BUS", "MOUNTED AT")
 
