@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from appliance import keys
-from appliance.auth.guard import identity, token_access
+from appliance.web.guard import identity, token_access
 from appliance.doctypes import SchemaError
 from appliance.errors import UserError
 from appliance.i18n import N_

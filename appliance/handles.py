@@ -10,8 +10,6 @@ from aiohttp import web
 
 from appliance import keys
 from appliance.backup.box.backupbox import BackupBox
-from appliance.backup.box.triggers import BACKUPS
-from appliance.jobs.daemon import SCHEDULER
 from appliance.jobs.scheduler import Scheduler
 from appliance.platform.disks import Disk
 from appliance.services import Installed, Service, ServiceContext, ToolsFolder
@@ -65,10 +63,10 @@ def context_for(app: web.Application, service: Service,
         return await app[keys.CORE].notifications.add(f"{service.id}.{kind}", title, body)
 
     def scheduler() -> Scheduler | None:
-        return app.get(SCHEDULER)
+        return app.get(keys.SCHEDULER)
 
     def backups() -> BackupBox | None:
-        return app.get(BACKUPS)
+        return app.get(keys.BACKUPS)
 
     settings = app[keys.SETTINGS]
     return ServiceContext(

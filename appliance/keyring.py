@@ -105,6 +105,7 @@ def derive_key(master: bytes, owner_id: str) -> bytes:
 
 def seal(key: bytes, owner_id: str, plaintext: bytes) -> str:
     """Return plaintext sealed with ChaCha20-Poly1305, bound to `owner_id`."""
+    # cryptography loads at the first seal, not with the idle daemon (tests/jobs/test_keyring.py)
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
     nonce = os.urandom(NONCE_BYTES)
     sealed = ChaCha20Poly1305(key).encrypt(nonce, plaintext, owner_id.encode())
@@ -113,6 +114,7 @@ def seal(key: bytes, owner_id: str, plaintext: bytes) -> str:
 
 def unseal(key: bytes, owner_id: str, token: str) -> bytes:
     """Return what `seal` sealed, or raise KeyringError if it can't be opened."""
+    # cryptography loads at the first unseal, not with the idle daemon
     from cryptography.exceptions import InvalidTag
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
     if not token.startswith(PREFIX):

@@ -6,8 +6,10 @@ from typing import Any
 from aiohttp import web
 
 from appliance.auth.throttle import LoginThrottle
+from appliance.backup.box.backupbox import BackupBox
 from appliance.core import Core
 from appliance.datadisk.keeper import DataDisk
+from appliance.jobs.scheduler import Scheduler
 from appliance.lan import Lan
 from appliance.platform import Platform
 from appliance.platform.disks import DiskEvents
@@ -24,7 +26,8 @@ CATALOGS = web.AppKey("catalogs", Catalogs)
 DATADISK = web.AppKey("datadisk", DataDisk)
 DISK_EVENTS = web.AppKey("disk_events", DiskEvents)  # the one watch on the disks
 LAN = web.AppKey("lan", Lan)
-
+BACKUPS = web.AppKey("backups", BackupBox)  # services reach it through their context
+SCHEDULER = web.AppKey("connector_scheduler", Scheduler)  # the same
 
 
 def _request_key(name: str) -> Any:

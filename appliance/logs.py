@@ -74,7 +74,7 @@ def _quote(value: str) -> str:
 
 def _journal_handler() -> logging.Handler | None:
     try:
-        import systemd.journal as journal
+        import systemd.journal as journal  # optional: systemd-python is only on the box
     except ImportError:
         return None
 

@@ -114,6 +114,15 @@ def test_no_module_imports_itself_back_even_from_inside_a_function() -> None:
     assert find_cycles(graph) == []
 
 
+def _explained(lines: list[str], index: int) -> bool:
+    """Return whether the import on lines[index] (or the block it ends) has a comment."""
+    if "#" in lines[index]:
+        return True
+    while index > 0 and lines[index - 1].strip().startswith(("from ", "import ")):
+        index -= 1
+    return index > 0 and lines[index - 1].strip().startswith("#")
+
+
 def test_every_import_inside_a_function_says_why() -> None:
     # Loading late keeps the idle daemon small, or a connector subprocess light: fine,
     # when a comment on the import (or the line above it) says so.
@@ -126,11 +135,9 @@ def test_every_import_inside_a_function_says_why() -> None:
             if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 continue
             for node in ast.walk(function):
-                if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in skip:
-                    here = lines[node.lineno - 1]
-                    above = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
-                    if "#" not in here and not above.startswith("#"):
-                        unexplained.append(f"{path.relative_to(REPO)}:{node.lineno}")
+                if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in skip \
+                        and not _explained(lines, node.lineno - 1):
+                    unexplained.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert sorted(set(unexplained)) == []
 
 

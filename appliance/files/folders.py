@@ -18,7 +18,7 @@ from appliance.files.entry import FILE, FOLDER, kind_of
 from appliance.files.errors import InvalidName, NotADirectory, NotFound
 from appliance.files.names import check_name, is_junk, parts
 from appliance.files.tasks import Stopped
-from appliance.store.fileops import FileOps
+from appliance.durable import FileOps
 
 logger = logging.getLogger(__name__)
 BLOCK = 1 << 20  # bytes read or written per system call when copying or hashing

@@ -38,7 +38,7 @@ from appliance.files.tasks import settled
 from appliance.files.trash import Trash
 from appliance.memo import Memo
 from appliance.store import Collection
-from appliance.store.fileops import FileOps
+from appliance.durable import FileOps
 
 logger = logging.getLogger(__name__)
 # FileTree.list shadows the builtin inside the class body, hence these names.

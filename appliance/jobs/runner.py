@@ -43,7 +43,7 @@ def _open_secrets(start: dict[str, Any]) -> tuple[dict[str, str], dict[str, Any]
     owner = start["account"]
     if key is None:
         return fields, None, lambda data: None
-    from appliance.keyring import seal, unseal
+    from appliance.keyring import seal, unseal  # cryptography only for a run with secrets
     for name, token in sealed.items():
         fields[name] = unseal(key, owner, token).decode()
     session = json.loads(unseal(key, owner, session_token)) if session_token else None
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         line = sys.stdin.buffer.readline()
         start = json.loads(line)
+        # after the limits apply: what the registry loads counts against the run, not before it
         from appliance.jobs.registry import find
         entry = find(args.slug)
         fields, session, sealer = _open_secrets(start)

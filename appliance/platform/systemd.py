@@ -149,7 +149,7 @@ async def watchdog_loop(notifier: Notifier) -> None:
 
 def _libsystemd_sender() -> Sender | None:
     try:
-        import systemd.daemon as daemon
+        import systemd.daemon as daemon  # optional: systemd-python is only on the box
     except ImportError:
         return None
 

@@ -25,7 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from appliance.platform.certs import (CA_CERT, SERVER_CERT, SERVER_KEY, CertError, CertFiles,
                                       fingerprint)
 from appliance.platform.network import host_label
-from appliance.store.fileops import FileOps
+from appliance.durable import FileOps
 
 logger = logging.getLogger(__name__)
 

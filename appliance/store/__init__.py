@@ -12,13 +12,11 @@ from appliance.store.errors import (
     StoreError,
     StoreLocked,
 )
-from appliance.store.fileops import FileOps
 from appliance.store.store import Store
 
 __all__ = [
     "Collection",
     "Conflict",
-    "FileOps",
     "InvalidDoctype",
     "InvalidDocument",
     "InvalidSelector",

@@ -12,7 +12,7 @@ from pathlib import Path
 from appliance.store import snapshot
 from appliance.store.documents import Doc, paused_gc
 from appliance.store.errors import StoreError
-from appliance.store.fileops import FileOps
+from appliance.durable import FileOps
 from appliance.store.journal import scan
 from appliance.store.migration import Migration, migrate
 

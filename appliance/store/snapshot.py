@@ -12,7 +12,7 @@ from typing import Any
 
 from appliance.store.documents import Doc, parse_json
 from appliance.store.errors import StoreError
-from appliance.store.fileops import FileOps
+from appliance.durable import FileOps
 
 logger = logging.getLogger(__name__)
 

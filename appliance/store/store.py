@@ -13,7 +13,7 @@ from appliance.store.collection import Collection
 from appliance.store.committer import Committer
 from appliance.store.documents import check_doctype
 from appliance.store.errors import InvalidDoctype, StoreError
-from appliance.store.fileops import FileOps
+from appliance.durable import FileOps
 from appliance.store.folder import SNAPSHOT, CollectionFolder
 from appliance.store.lockfile import StoreLock
 from appliance.store.memtable import MemTable

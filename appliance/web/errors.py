@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import hdrs, web
 
 from appliance import keys
-from appliance.auth.guard import FormExpired, Handler, SignInFirst, Unavailable
+from appliance.web.guard import FormExpired, Handler, SignInFirst, Unavailable
 from appliance.errors import UserError
 from appliance.i18n import N_, from_accept_language
 from appliance.web.shell import LANG_COOKIE, render, translator

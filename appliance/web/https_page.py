@@ -6,7 +6,7 @@ import asyncio
 from aiohttp import web
 
 from appliance import keys
-from appliance.auth.guard import public
+from appliance.web.guard import public
 from appliance.web.shell import render
 
 routes = web.RouteTableDef()

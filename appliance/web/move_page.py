@@ -9,11 +9,11 @@ from typing import Any
 from aiohttp import web
 
 from appliance import keys
-from appliance.auth.guard import public
+from appliance.web.guard import public
 from appliance.backup.box.backupbox import BackupBox
 from appliance.backup.box.backupstatus import MOVE, Status
 from appliance.backup.box.operation import Busy
-from appliance.backup.box.triggers import BACKUPS
+from appliance.keys import BACKUPS
 from appliance.backup.box.where import WhereError, mount_of, usable
 from appliance.web.forms import text
 from appliance.i18n import N_

@@ -6,7 +6,7 @@ import logging
 from aiohttp import web
 
 from appliance import __version__, keys
-from appliance.auth.guard import (SESSION_COOKIE, always_open, identity, public,
+from appliance.web.guard import (SESSION_COOKIE, always_open, identity, public,
                                    set_session_cookie)
 from appliance.owner import OwnerError
 from appliance.i18n import LANGUAGES

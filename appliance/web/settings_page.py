@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from appliance import keys
-from appliance.auth.guard import identity
+from appliance.web.guard import identity
 from appliance.auth.devices import DeviceError
 from appliance.auth.tokens import Scope, ScopeError
 from appliance.owner import OwnerError

@@ -9,7 +9,7 @@ import jinja2
 from aiohttp import web
 
 from appliance import keys
-from appliance.auth.guard import csrf_token, identity
+from appliance.web.guard import csrf_token, identity
 from appliance.i18n import DEFAULT, LANGUAGES, from_accept_language
 
 LANG_COOKIE = "hearth_lang"

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from appliance.auth.guard import json_error
+from appliance.web.guard import json_error
 from appliance.files import (
     Conflict,
     Exists,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from appliance.auth.guard import json_error
+from appliance.web.guard import json_error
 from appliance.files import Exists, FileEntry, FilesError, NotFound
 from appliance.files.names import parts
 from appliance.web.shell import translator

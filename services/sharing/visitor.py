@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from appliance.auth.guard import public
+from appliance.web.guard import public
 from appliance.auth.throttle import LoginThrottle
 from appliance.files import FileEntry, FileTree
 from appliance.files.zipstream import ZipMember, folder_members, zip_stream

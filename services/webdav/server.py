@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from appliance.auth.guard import device_access
+from appliance.web.guard import device_access
 from appliance.files import FilesError
 from appliance.services import ServiceContext
 from services.webdav import locking, reading, transfer, writing

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Hashable
 
 from aiohttp import web
 
-from appliance.auth.guard import identity
+from appliance.web.guard import identity
 from appliance.files import FileEntry, FileTree, NotADirectory, NotFound
 from appliance.files.entry import Fetched
 from appliance.memo import Memo

@@ -17,7 +17,8 @@ from appliance.files import (
     NotADirectory,
     NotFound,
 )
-from appliance.store import Collection, FileOps
+from appliance.durable import FileOps
+from appliance.store import Collection
 from tests.files.conftest import leftovers, on_disk, paths, sha, stream
 
 

@@ -19,7 +19,8 @@ from appliance.files import (
     NotFound,
     TooLarge,
 )
-from appliance.store import Collection, FileOps, Store
+from appliance.durable import FileOps
+from appliance.store import Collection, Store
 from tests.files.conftest import leftovers, on_disk, sha, stream
 
 MiB = 1 << 20

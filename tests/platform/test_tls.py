@@ -27,7 +27,7 @@ from appliance.platform.tls import (
     server_certificate,
     validity,
 )
-from appliance.store.fileops import FileOps
+from appliance.durable import FileOps
 
 NAME = "hearth"
 ADDRESSES = ["192.168.1.20", "fe80::1%eth0", "2a01:e0a::1", "127.0.0.1"]

@@ -10,8 +10,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from appliance.app import create_app
-from appliance.jobs import scheduler_ctx
-from appliance.jobs.daemon import SCHEDULER
+from appliance.keys import SCHEDULER
+from appliance.running import scheduler_ctx
 from appliance.jobs.scheduler import Scheduler
 from appliance.platform import Platform
 from appliance.platform.disks import FakeDisks

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from appliance.store import Collection, FileOps, Store
+from appliance.durable import FileOps
+from appliance.store import Collection, Store
 
 
 class SpyOps(FileOps):

@@ -4,11 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 
-from aiohttp import web
-
-from appliance import keys
 from appliance.backup.box import backupschedule
 from appliance.backup.box.backupbox import BackupBox
 from appliance.backup.box.backupplan import DISK, PlanError
@@ -17,8 +13,6 @@ from appliance.platform.disks import ADDED, Disk
 
 logger = logging.getLogger(__name__)
 
-# Services reach the box through their context (appliance.handles), pages through config_dict.
-BACKUPS = web.AppKey("backups", BackupBox)
 IDLE_CHECK = 60.0  # how often the schedule is looked at when nothing wakes it earlier
 
 
@@ -48,7 +42,8 @@ def on_plug(box: BackupBox, action: str, disk: Disk) -> bool:
     return True
 
 
-async def _loop(box: BackupBox, wake: asyncio.Event) -> None:
+async def run_schedule(box: BackupBox, wake: asyncio.Event) -> None:
+    """Start each scheduled backup when it is due, until cancelled; `wake` looks again now."""
     while True:
         try:
             tick(box)
@@ -58,26 +53,3 @@ async def _loop(box: BackupBox, wake: asyncio.Event) -> None:
         wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), wait)
-
-
-async def backup_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Run scheduled and plug-in backups while the app runs; interrupt one cleanly at stop."""
-    box = BackupBox(app[keys.SETTINGS], app[keys.PLATFORM], lambda: app[keys.CORE])
-    app[BACKUPS] = box
-    try:
-        await box.load()
-    except PlanError as exc:
-        logger.error("%s", exc)
-    wake = asyncio.Event()
-    loop = asyncio.create_task(_loop(box, wake))
-
-    def plugged(action: str, disk: Disk) -> None:
-        on_plug(box, action, disk)
-    watch = app[keys.DISK_EVENTS].subscribe(plugged)
-    try:
-        yield
-    finally:
-        watch.close()
-        loop.cancel()
-        await asyncio.gather(loop, return_exceptions=True)
-        await box.stop()

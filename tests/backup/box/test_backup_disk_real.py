@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from appliance.app import create_app
-from appliance.backup.box.triggers import BACKUPS
+from appliance.keys import BACKUPS
 from appliance.backup.box.where import instance_id
 from appliance.platform import Platform
 from appliance.platform.disks import UdevDisks
