@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from appliance import keys
 from appliance.app import create_app
 from appliance.backup.box.backupbox import BackupBox
-from appliance.backup.box.triggers import BACKUPS
+from appliance.keys import BACKUPS
 from appliance.platform import Platform
 from appliance.platform.disks import Disk, FakeDisks
 from appliance.platform.systemd import NullNotifier
