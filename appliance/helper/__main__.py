@@ -14,7 +14,7 @@ from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
 from appliance.helper.errors import Refused
-from appliance.helper.guard import DeviceGuard
+from appliance.helper.deviceguard import DeviceGuard
 from appliance.helper.mounter import Mounter
 from appliance.helper.server import HelperServer
 from appliance.helper.verbs import Verbs

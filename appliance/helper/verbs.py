@@ -11,7 +11,7 @@ from typing import Any
 
 from appliance.helper.commands import Outcome, require, run
 from appliance.helper.errors import Refused
-from appliance.helper.guard import DeviceGuard, checked_uuid
+from appliance.helper.deviceguard import DeviceGuard, checked_uuid
 from appliance.helper.mounter import Mounter
 from appliance.i18n import size_words
 from appliance.platform.disks import Disk, Mounts
