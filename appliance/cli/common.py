@@ -78,8 +78,8 @@ def with_core(settings: Settings, work: Callable[[Core], Awaitable[int]]) -> int
     # Loaded when a command opens the core: the store and every service stay out of
     # `hearth --help` and of the commands that don't need them.
     from appliance.core import open_core
-    from appliance.services import discover
-    from appliance.store import StoreLocked
+    from appliance.services import discover  # late, as above
+    from appliance.store import StoreLocked  # late, as above
 
     async def run() -> int:
         try:

@@ -49,11 +49,11 @@ async def _run(settings: Settings, args: argparse.Namespace) -> tuple[int, dict[
     # Loaded when a connector runs: the core, the services and the runtime stay out of
     # `hearth --help` and of the other commands.
     from appliance.core import open_core
-    from appliance.jobs.launch import Order, execute
-    from appliance.jobs.manifest import FieldError
-    from appliance.jobs.registry import UnknownConnector, find
-    from appliance.services import discover
-    from appliance.store import StoreLocked
+    from appliance.jobs.launch import Order, execute  # late, as above
+    from appliance.jobs.manifest import FieldError  # late, as above
+    from appliance.jobs.registry import UnknownConnector, find  # late, as above
+    from appliance.services import discover  # late, as above
+    from appliance.store import StoreLocked  # late, as above
 
     try:
         entry = find(args.slug)

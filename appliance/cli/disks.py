@@ -11,7 +11,7 @@ def cmd_disks(args: argparse.Namespace, settings: Settings) -> int:
     """List the disks plugged in: size, filesystem, label, free space, USB or not."""
     # Loaded late: only this command needs pyudev.
     from appliance.platform.disks import UdevDisks
-    from appliance.platform.disks.table import format_table
+    from appliance.platform.disks.table import format_table  # late, as above
     disks = UdevDisks(include_loop=args.include_loop).list()
     print(format_table(disks) if disks else "No USB disk is plugged in.")
     return 0

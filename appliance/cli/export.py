@@ -16,8 +16,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     # Loaded when the command runs: the exporter, the core and the services are needed
     # only to export.
     from appliance.backup.engine.exporter import export
-    from appliance.core import CORE_DOCTYPES
-    from appliance.services import discover
+    from appliance.core import CORE_DOCTYPES  # late, as above
+    from appliance.services import discover  # late, as above
     private = {d.name for d in CORE_DOCTYPES if d.private}
     private |= {d.name for s in discover() for d in s.doctypes if d.private}
     report = export(settings.data, args.out, exclude=frozenset(private))

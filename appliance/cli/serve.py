@@ -15,7 +15,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     # Loaded when the daemon starts: aiohttp, the app and every service stay out of
     # `hearth --help` and of the other commands.
     from appliance.serving import serve
-    from appliance.store import StoreLocked
+    from appliance.store import StoreLocked  # late, as above
 
     setup_logging(settings.log_level)
     try:

@@ -1,11 +1,9 @@
 """The real `hearth backup …` commands, run as a user would run them."""
 from __future__ import annotations
 
-import argparse
 import subprocess
 from pathlib import Path
 
-from appliance.cli import backup, export
 from tests.backup.conftest import fingerprint, make_data
 from tests.cli.shell import hearth as run_hearth
 
@@ -79,22 +77,3 @@ def test_a_damaged_repository_fails_check_naming_the_file(tmp_path: Path) -> Non
                      key=key, ok=False)
     assert "files/Photos/cat.jpg" in restore.stderr and "Restored" in restore.stdout
     assert (tmp_path / "out/files/notes.txt").exists()
-
-
-def test_every_command_and_option_has_help() -> None:
-    parser = argparse.ArgumentParser(prog="hearth")
-    commands = parser.add_subparsers()
-    backup.register(commands)
-    export.register(commands)
-    todo, seen = [parser], 0
-    while todo:
-        current = todo.pop()
-        for action in current._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                assert all(choice.help for choice in action._choices_actions)
-                todo += action.choices.values()
-                seen += len(action.choices)
-            else:
-                assert action.help, f"{current.prog} {action.option_strings or action.dest}"
-    assert seen == 8  # backup, export; init, run, list, check, restore, prune
-    assert "usage: hearth backup restore" in hearth("backup", "restore", "--help").stdout
