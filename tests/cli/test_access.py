@@ -1,4 +1,4 @@
-"""`hearth passphrase set` and `hearth token …`: the owner's passphrase and tokens from a shell."""
+"""`hearth passphrase set` and `hearth token …`: the owner's passphrase and tokens."""
 from __future__ import annotations
 
 import asyncio
