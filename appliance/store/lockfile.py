@@ -28,9 +28,9 @@ class StoreLock:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
             raise StoreLocked(
-                f"the store folder {folder} is in use by a running Hearth (pid {holder}); "
+                "the store folder %(folder)s is in use by a running Hearth (pid %(pid)s); "
                 "stop that Hearth first (sudo systemctl stop hearth), or use another "
-                "data folder"
+                "data folder", folder=str(folder), pid=holder
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

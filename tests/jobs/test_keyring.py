@@ -56,7 +56,7 @@ async def test_the_daemon_seals_through_a_child(tmp_path: Path) -> None:
 
 def test_the_daemon_side_never_loads_cryptography() -> None:
     code = ("import sys; import appliance.running, appliance.jobs.scheduler, "
-            "appliance.jobs.cli, appliance.keyring, services.connectors.views, "
+            "appliance.cli.connectors, appliance.keyring, services.connectors.views, "
             "services.connectors.bank_statements; from appliance.jobs.registry import discover; "
             "discover(); "
             "heavy = [m for m in ('cryptography', 'ofxtools', 'pycamt', 'lxml', 'quiffen', "

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from appliance.core import Core
 from tests.jobs.conftest import core, split_settings, toys  # noqa: F401  (fixtures)
-from tests.jobs.test_cli import hearth, last_json
+from tests.cli.test_connectors import hearth, last_json
 from tests.services.account_runs import Account, said
 from tests.services.dovecot import Dovecot, dovecot, free_port, mail, tiny_pdf  # noqa: F401
 from tests.services.test_connectors import add_account, box, finished, run_now  # noqa: F401

@@ -11,7 +11,7 @@ from services.connectors.woob_installs import Installs
 from tests.jobs.conftest import core, split_settings  # noqa: F401  (fixtures)
 from tests.services.test_connectors_woob import ACCOUNTS, OPERATIONS, Bank, bank, run
 from tests.services.woob_repository import woob_repository
-from tests.test_cli import HEARTH
+from tests.cli.shell import HEARTH
 
 __all__ = ["bank"]  # the fake bank's website, used here too
 

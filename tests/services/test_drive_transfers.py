@@ -63,7 +63,7 @@ async def served(request: pytest.FixtureRequest, settings: Settings
         return
     app = create_app(settings, platform=Platform(notifier=NullNotifier(), disks=FakeDisks()),
                      services=[SERVICE])
-    runner = web.AppRunner(app, access_log=None)  # as in appliance/daemon.py
+    runner = web.AppRunner(app, access_log=None)  # as in appliance/serving.py
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     port = runner.addresses[0][1]

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
-from tests.test_cli import HEARTH
-from tests.test_daemon import free_port
+from tests.cli.shell import HEARTH
+from tests.test_serving import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these Chromium keeps trying to reach Google's hosts, which it cannot here.

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import PASSPHRASE
 from tests.web.conftest import PHONE, Box, NewContext, box, chromium, new_context
-from tests.test_cli import HEARTH
+from tests.cli.shell import HEARTH
 from tests.web.test_browser import set_up_box, sign_in
 
 __all__ = ["box", "chromium", "new_context"]

@@ -1,40 +1,24 @@
-"""`hearth backup …` and `hearth export`: backups on any Linux machine, without a daemon."""
+"""`hearth backup …`: backups on any Linux machine, without a daemon."""
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from appliance.backup.engine import recovery
 from appliance.backup.engine.backuperrors import BackupError
+from appliance.cli.common import Command, Subcommands, add_command, counted, refusing
 from appliance.i18n import size_words
 from appliance.settings import Settings
 
-# Each command imports the engine modules it uses when it runs: every `hearth …`
-# (`hearth serve` too) registers these commands, and only a backup command needs them.
+# Each command imports the engine modules it uses when it runs (each says "late"): every
+# `hearth …` (`hearth serve` too) registers these commands, and only a backup command
+# needs them.
 KEY_ENV = "HEARTH_BACKUP_KEY"
-Command = Callable[[argparse.Namespace, Settings], int]
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-def _user_errors(fn: Command) -> Command:
-    """Turn the engine's errors into the `hearth` command's CommandError."""
-    @functools.wraps(fn)
-    def run(args: argparse.Namespace, settings: Settings) -> int:
-        from appliance.cli import CommandError  # appliance.cli imports this module (a cycle)
-        try:
-            return fn(args, settings)
-        except BackupError as exc:
-            raise CommandError(str(exc)) from None
-    return run
 
 
 def _key(args: argparse.Namespace, *, required: bool = True) -> str | None:
@@ -53,14 +37,14 @@ def _key(args: argparse.Namespace, *, required: bool = True) -> str | None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from appliance.backup.engine.repository import Repository
+    from appliance.backup.engine.repository import Repository  # late: only backups need it
     return Repository.open(args.repo, str(_key(args)))
 
 
-@_user_errors
-def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+@refusing(BackupError)
+def cmd_backup_init(args: argparse.Namespace, settings: Settings) -> int:
     """Create a backup repository and print its recovery key (shown only once)."""
-    from appliance.backup.engine.repository import Repository
+    from appliance.backup.engine.repository import Repository  # late: only backups need it
     given = _key(args, required=False)
     key = given or recovery.generate()
     repo = Repository.init(args.repo, key, None if args.cipher == "auto" else args.cipher)
@@ -73,16 +57,16 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@_user_errors
-def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+@refusing(BackupError)
+def cmd_backup_run(args: argparse.Namespace, settings: Settings) -> int:
     """Back the data folder (and the system folder's keys) up as a new snapshot."""
-    from appliance.backup.engine.archiver import Archiver, Sources
+    from appliance.backup.engine.archiver import Archiver, Sources  # late: only backups need it
     repo = _open(args)
     system = settings.system if settings.system.is_dir() else None
     started = time.monotonic()
     snapshot = Archiver(repo, Sources(settings.data, system)).run()
     s = snapshot.stats
-    print(f"Snapshot {snapshot.short_id} saved: {_count(s['files'], 'file')} "
+    print(f"Snapshot {snapshot.short_id} saved: {counted(s['files'], 'file')} "
           f"({size_words(s['bytes'])}), "
           f"{s['files'] - s['unchanged_files']} read, {size_words(s['new_bytes'])} new "
           f"({size_words(s['stored_bytes'])} stored) in {time.monotonic() - started:.1f} s"
@@ -90,17 +74,17 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@_user_errors
-def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+@refusing(BackupError)
+def cmd_backup_list(args: argparse.Namespace, settings: Settings) -> int:
     """List the snapshots, or with --snapshot what a folder of one holds."""
     repo = _open(args)
     if args.snapshot is None:
         for snap in repo.snapshots():
             print(f"{snap.short_id}  {snap.when}  {snap.host}  "
-                  f"{_count(snap.stats.get('files', 0), 'file')}  "
+                  f"{counted(snap.stats.get('files', 0), 'file')}  "
                   f"{size_words(snap.stats.get('bytes', 0))}")
         return 0
-    from appliance.backup.engine.restorer import find
+    from appliance.backup.engine.restorer import find  # late: only backups need it
     snapshot = repo.find_snapshot(args.snapshot)
     index = repo.load_index()
     entry = find(repo, index, snapshot, args.path or "")
@@ -111,16 +95,16 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@_user_errors
-def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+@refusing(BackupError)
+def cmd_backup_check(args: argparse.Namespace, settings: Settings) -> int:
     """Check the repository's structure; with --read-data, decrypt every chunk."""
-    from appliance.backup.engine.checker import Checker
+    from appliance.backup.engine.checker import Checker  # late: only backups need it
     report = Checker(_open(args), read_data=args.read_data).run()
     for note in report.notes:
         print(f"note: {note}")
     read = f", {size_words(report.bytes_read)} read and decrypted" if args.read_data else ""
-    print(f"Checked {_count(report.snapshots, 'snapshot')}, {_count(report.packs, 'pack')}, "
-          f"{_count(report.blobs, 'blob')}{read}.")
+    print(f"Checked {counted(report.snapshots, 'snapshot')}, {counted(report.packs, 'pack')}, "
+          f"{counted(report.blobs, 'blob')}{read}.")
     if report.ok:
         print("No damage found.")
         return 0
@@ -131,32 +115,32 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
                       "the data disk.")
 
 
-@_user_errors
-def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+@refusing(BackupError)
+def cmd_backup_restore(args: argparse.Namespace, settings: Settings) -> int:
     """Restore files from a snapshot (everything, or the PATHs given) into a folder."""
-    from appliance.backup.engine.restorer import Restorer
+    from appliance.backup.engine.restorer import Restorer  # late: only backups need it
     repo = _open(args)
     snapshot = repo.find_snapshot(args.snapshot)
     target = args.target or Path(f"hearth-restore-{snapshot.short_id}")
     report = Restorer(repo, snapshot, target).run(args.paths)
-    print(f"Restored {_count(report.files, 'file')} ({size_words(report.bytes)}) from snapshot "
+    print(f"Restored {counted(report.files, 'file')} ({size_words(report.bytes)}) from snapshot "
           f"{snapshot.short_id} ({snapshot.when}) into {target}.")
     if report.damaged:
-        raise BackupError(f"{_count(len(report.damaged), 'item')} couldn't be restored "
+        raise BackupError(f"{counted(len(report.damaged), 'item')} couldn't be restored "
                           "(damaged in the repository; try an older snapshot):\n" +
                           "\n".join(f"  {d}" for d in report.damaged))
     return 0
 
 
-@_user_errors
-def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+@refusing(BackupError)
+def cmd_backup_prune(args: argparse.Namespace, settings: Settings) -> int:
     """Forget old snapshots (keep N daily, weekly, monthly) and free their space."""
-    from appliance.backup.engine.pruner import Pruner
-    from appliance.backup.engine.retention import Policy
+    from appliance.backup.engine.pruner import Pruner  # late: only backups need it
+    from appliance.backup.engine.retention import Policy  # late: only backups need it
     policy = Policy(args.keep_daily, args.keep_weekly, args.keep_monthly)
     report = Pruner(_open(args), policy, dry_run=args.dry_run).run()
     verb = "would forget" if args.dry_run else "forgot"
-    print(f"Kept {_count(len(report.kept), 'snapshot')} ({policy.describe()}), {verb} "
+    print(f"Kept {counted(len(report.kept), 'snapshot')} ({policy.describe()}), {verb} "
           f"{len(report.forgotten)}: {' '.join(report.forgotten) or '-'}.")
     if not args.dry_run:
         print(f"Deleted {report.packs_deleted} packs, rewrote {report.packs_rewritten}, freed "
@@ -164,59 +148,41 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-@_user_errors
-def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    """Export the files and every doctype's documents as a plain archive (tar or zip)."""
-    from appliance.backup.engine.exporter import export
-    from appliance.core import CORE_DOCTYPES  # the core and the services load only to export
-    from appliance.services import discover
-    private = {d.name for d in CORE_DOCTYPES if d.private}
-    private |= {d.name for s in discover() for d in s.doctypes if d.private}
-    report = export(settings.data, args.out, exclude=frozenset(private))
-    print(f"Exported {_count(report.files, 'file')} ({size_words(report.bytes)}) and "
-          f"{_count(report.documents, 'document')} of {_count(report.doctypes, 'doctype')} "
-          f"to {args.out}.")
-    return 0
+def _add_repository_command(parent: Subcommands, name: str, run: Command,
+                            settings: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Add a command that works on a repository: --repo and --key-file, after the settings."""
+    parser = add_command(parent, name, run, settings)
+    parser.add_argument("--repo", type=Path, required=True, metavar="DIR",
+                        help="The backup repository (on a backup disk: "
+                             "<mount>/hearth-backups/<instance id>).")
+    parser.add_argument("--key-file", type=Path, metavar="FILE",
+                        help=f"File holding the recovery key [env: {KEY_ENV}].")
+    return parser
 
 
-def register(sub: Any) -> None:
-    """Add `backup …` and `export` to the `hearth` command's sub-parsers."""
-    from appliance.cli import _add_setting_flags  # appliance.cli imports this module (a cycle)
+def register(commands: Subcommands) -> None:
+    """Add `backup init | run | list | check | restore | prune` to the `hearth` command."""
 
-    def command(parent: Any, name: str, fn: Command, settings: Sequence[str] = (),
-                repo: bool = True) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = parent.add_parser(name, help=fn.__doc__,
-                                                       description=fn.__doc__)
-        _add_setting_flags(p, settings)
-        if repo:
-            p.add_argument("--repo", type=Path, required=True, metavar="DIR",
-                           help="The backup repository (on a backup disk: "
-                                "<mount>/hearth-backups/<instance id>).")
-            p.add_argument("--key-file", type=Path, metavar="FILE",
-                           help=f"File holding the recovery key [env: {KEY_ENV}].")
-        p.set_defaults(func=fn)
-        return p
-
-    bp = sub.add_parser("backup", help="Encrypted backups: init, run, list, check, restore, "
+    bp = commands.add_parser("backup", help="Encrypted backups: init, run, list, check, restore, "
                         "prune.", description="Encrypted, deduplicated backups of the data "
                         "folder to a repository folder (docs/backup.md).")
     bsub = bp.add_subparsers(dest="action", metavar="ACTION", required=True)
-    init = command(bsub, "init", cmd_init)
+    init = _add_repository_command(bsub, "init", cmd_backup_init)
     init.add_argument("--cipher", default="auto",
                       choices=("auto", "chacha20-poly1305", "aes-256-gcm"),
                       help="Encryption (default: AES-256-GCM on CPUs with AES instructions, "
                            "else ChaCha20-Poly1305).")
-    command(bsub, "run", cmd_run, ("data", "system_dir"))
-    listing = command(bsub, "list", cmd_list)
+    _add_repository_command(bsub, "run", cmd_backup_run, ("data", "system_dir"))
+    listing = _add_repository_command(bsub, "list", cmd_backup_list)
     listing.add_argument("--snapshot", metavar="ID",
                          help="List a folder of this snapshot (an id, its first digits, or "
                               "latest) instead of the snapshots.")
     listing.add_argument("path", nargs="?", metavar="FOLDER",
                          help="The folder to list, like files/Photos (default: the top).")
-    check = command(bsub, "check", cmd_check)
+    check = _add_repository_command(bsub, "check", cmd_backup_check)
     check.add_argument("--read-data", action="store_true",
                        help="Also read and decrypt every chunk (reads the whole repository).")
-    restore = command(bsub, "restore", cmd_restore)
+    restore = _add_repository_command(bsub, "restore", cmd_backup_restore)
     restore.add_argument("--snapshot", metavar="ID", default="latest",
                          help="The snapshot: an id, its first digits, or latest (default).")
     restore.add_argument("--target", type=Path, metavar="DIR",
@@ -225,7 +191,7 @@ def register(sub: Any) -> None:
     restore.add_argument("paths", nargs="*", metavar="PATH",
                          help="What to restore, like files/Photos or store (default: "
                               "everything).")
-    prune = command(bsub, "prune", cmd_prune)
+    prune = _add_repository_command(bsub, "prune", cmd_backup_prune)
     for name, default in (("daily", 7), ("weekly", 4), ("monthly", 12)):
         prune.add_argument(f"--keep-{name}", type=int, default=default, metavar="N",
                            help=f"Keep the newest snapshot of each of the last N "
@@ -233,7 +199,3 @@ def register(sub: Any) -> None:
                                 f"(default {default}).")
     prune.add_argument("--dry-run", action="store_true",
                        help="Only say which snapshots would be forgotten.")
-    export = command(sub, "export", cmd_export, ("data",), repo=False)
-    export.add_argument("out", type=Path, metavar="OUT",
-                        help="Archive to write: .tar, .tar.gz/.tgz or .zip.")
-

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -17,7 +18,7 @@ import pytest
 
 from appliance.core import open_core
 from appliance.settings import load_settings
-from tests.test_cli import HEARTH, hearth
+from tests.cli.shell import HEARTH, hearth
 
 
 def free_port() -> int:
@@ -92,7 +93,13 @@ def test_cli_refuses_a_folder_the_daemon_holds(daemon: Daemon, tmp_path: Path) -
             break
     result = hearth("token", "list", data=tmp_path / "data")
     assert result.returncode == 1
-    assert "A running Hearth holds" in result.stderr and str(daemon.proc.pid) in result.stderr
+    assert f"a running Hearth (pid {daemon.proc.pid}) holds" in result.stderr
+    assert "web interface" in result.stderr
+    assert result.stderr.count("systemctl stop hearth") == 1  # the advice, given once
+    run = hearth("connector", "run", "bank-statements", "--field", "path=/", data=tmp_path / "data")
+    said = json.loads(run.stdout.splitlines()[-1])
+    assert run.returncode == 1 and said["error"] == "STORE_LOCKED"
+    assert said["message"].count("systemctl stop hearth") == 1
 
 
 def test_invalid_settings_stop_start_up(tmp_path: Path) -> None:

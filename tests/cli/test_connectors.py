@@ -5,29 +5,18 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli.shell import hearth as run_hearth
 from tests.jobs.conftest import STATEMENTS, TOYS
-from tests.test_cli import HEARTH
 
 ROOT = Path(__file__).resolve().parents[2]
-# Until appliance/cli.py calls appliance.jobs.cli.register itself, build the same parser here.
-_WIRED = "connector" in subprocess.run([*HEARTH, "--help"], capture_output=True,
-                                       text=True).stdout
-_STANDIN = ("import sys, argparse; from appliance import cli; from appliance.jobs.cli import "
-            "register; p = argparse.ArgumentParser(prog='hearth'); "
-            "s = p.add_subparsers(dest='command', required=True); register(s); "
-            "a = p.parse_args(); sys.exit(a.func(a, cli._settings(a)))")
-COMMAND = HEARTH if _WIRED else [sys.executable, "-c", _STANDIN]
 
 
 def hearth(*args: str, data: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(TOYS), str(ROOT)])
-    where = ["--data", str(data)] if data is not None else []
-    return subprocess.run([*COMMAND, "connector", *args, *where], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    """Run `hearth connector ARGS…` with the toy connectors installed."""
+    return run_hearth("connector", *args, data=data, cwd=ROOT,
+                      env={"PYTHONPATH": os.pathsep.join([str(TOYS), str(ROOT)])})
 
 
 def last_json(out: str) -> dict[str, object]:

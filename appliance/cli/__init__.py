@@ -1,0 +1,1 @@
+"""`hearth …`: the command, whose commands each feature registers (cli/main.py lists them)."""
