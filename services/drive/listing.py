@@ -9,7 +9,7 @@ from aiohttp import web
 from appliance.files import FileEntry
 from appliance.files.names import fold
 from appliance.web.storage_page import sizes_for
-from services.drive.locations import Links, parent_of
+from services.drive.locations import DriveUrls, parent_of
 
 PER_PAGE = 200
 SORTS = ("name", "date", "size")
@@ -81,7 +81,7 @@ class Row:
 
 def rows(request: web.Request, entries: Sequence[FileEntry]) -> list[Row]:
     """Return the rows of a listing."""
-    links, size_words = Links.of(request), sizes_for(request)
+    links, size_words = DriveUrls.of(request), sizes_for(request)
     found = []
     for e in entries:
         kind = "folder" if e.is_dir else preview_of(e)
