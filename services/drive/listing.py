@@ -36,14 +36,14 @@ def preview_of(entry: FileEntry) -> str | None:
 
 
 @dataclass(frozen=True)
-class Order:
+class ListingOrder:
     """How a listing is sorted: by name, date or size; folders always come first."""
 
     by: str = "name"
     descending: bool = False
 
     @classmethod
-    def of(cls, request: web.Request) -> Order:
+    def of(cls, request: web.Request) -> ListingOrder:
         """Return the order a page's query asks for (?sort=date&desc=1)."""
         by = request.query.get("sort", "name")
         return cls(by if by in SORTS else "name", request.query.get("desc") == "1")

@@ -12,7 +12,7 @@ from appliance.files import FilesError, NotADirectory, NotFound
 from appliance.services import ServiceContext
 from appliance.web.shell import render
 from appliance.web.storage_page import sizes_for
-from services.drive.listing import Order, paged, preview_of, rows
+from services.drive.listing import ListingOrder, paged, preview_of, rows
 from services.drive.locations import DriveUrls, crumbs, parent_of, path_in
 from services.drive.problems import Problem, json_problem, problem
 from services.drive.upkeep import Upkeep
@@ -58,7 +58,7 @@ class DrivePages:
             return self._page("drive/gone.html", request, {
                 "crumbs": crumbs(request, parent_of(path)),
                 "usage": await self._usage(request)}, missing)
-        order = Order.of(request)
+        order = ListingOrder.of(request)
         return self._page("drive/folder.html", request, {
             "path": path, "crumbs": crumbs(request, path),
             "pages": paged(request, order.apply(entries)),
@@ -90,7 +90,7 @@ class DrivePages:
         """Render the files and folders whose name holds the words searched for."""
         query = request.query.get("q", "").strip()[:200]
         found = await self.ctx.drive().search(query) if query else []
-        order = Order.of(request)
+        order = ListingOrder.of(request)
         return self._page("drive/search.html", request, {
             "crumbs": crumbs(request, "/"), "query": query, "order": order,
             "pages": paged(request, order.apply(found) if "sort" in request.query else found),
