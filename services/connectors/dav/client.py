@@ -4,13 +4,11 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from appliance.jobs.connector import LOGIN_FAILED, NOT_FOUND, VENDOR_DOWN, ConnectorError
+import aiohttp
 
-if TYPE_CHECKING:
-    import aiohttp
+from appliance.jobs.connector import LOGIN_FAILED, NOT_FOUND, VENDOR_DOWN, ConnectorError
 
 D, CARD, CAL = "DAV:", "urn:ietf:params:xml:ns:carddav", "urn:ietf:params:xml:ns:caldav"
 NS = f'xmlns:d="{D}" xmlns:card="{CARD}" xmlns:cal="{CAL}"'
@@ -92,8 +90,6 @@ class Dav:
 
     async def _send(self, method: str, url: str, body: str, headers: dict[str, str]
                     ) -> tuple[int, bytes, str]:
-        import aiohttp
-
         try:
             async with self.http.request(method, url, data=body.encode(), headers=headers,
                                          allow_redirects=False) as resp:
