@@ -33,7 +33,7 @@ ENVIRONMENT = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8"}
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ToolResult:
     """How a tool ended: its exit status and what it printed."""
 
     tool: str
@@ -53,7 +53,7 @@ class Outcome:
         return text or f"{self.tool} exited with status {self.returncode}"
 
 
-async def run(tool: str, *args: str, timeout: float = 60, stdin: str | None = None) -> Outcome:
+async def run(tool: str, *args: str, timeout: float = 60, stdin: str | None = None) -> ToolResult:
     """Run `tool` with `args` and return how it ended; refuse when it is missing or too slow."""
     path, package = TOOLS[tool]
     logger.debug("running %s %s", path, " ".join(args))
@@ -73,12 +73,12 @@ async def run(tool: str, *args: str, timeout: float = 60, stdin: str | None = No
         raise Refused(f"{tool} {' '.join(args)} did not finish within {timeout:.0f} s and was "
                       f"stopped; the disk may be failing: unplug it and plug it in again") from None
     assert process.returncode is not None
-    return Outcome(tool, process.returncode, out.decode(errors="replace"),
+    return ToolResult(tool, process.returncode, out.decode(errors="replace"),
                    err.decode(errors="replace"))
 
 
 async def require(tool: str, *args: str, doing: str, timeout: float = 60,
-                  stdin: str | None = None) -> Outcome:
+                  stdin: str | None = None) -> ToolResult:
     """Run `tool` like `run`, and refuse with "could not <doing>: <why>" when it fails."""
     outcome = await run(tool, *args, timeout=timeout, stdin=stdin)
     if not outcome.ok:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from appliance.helper.commands import Outcome, require, run
+from appliance.helper.commands import ToolResult, require, run
 from appliance.helper.errors import Refused
 from appliance.helper.deviceguard import DeviceGuard, checked_uuid
 from appliance.helper.mounter import Mounter
@@ -166,7 +166,7 @@ class Verbs:
         return part
 
 
-def _verdict(outcome: Outcome, fstype: str, node: str) -> tuple[str, str]:
+def _verdict(outcome: ToolResult, fstype: str, node: str) -> tuple[str, str]:
     """Turn a checker's exit status into a state and a sentence the user can act on."""
     code = outcome.returncode
     if code == 0:

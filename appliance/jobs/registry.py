@@ -24,7 +24,7 @@ class UnknownConnector(LookupError):
 
 
 @dataclass(frozen=True)
-class Entry:
+class InstalledConnector:
     """An installed connector: its manifest and where its class lives ("module:attr")."""
 
     manifest: Manifest
@@ -62,9 +62,9 @@ def _builtin(ep: EntryPoint) -> bool:
     return ep.dist is not None and ep.dist.name == DISTRIBUTION
 
 
-def discover() -> dict[str, Entry]:
+def discover() -> dict[str, InstalledConnector]:
     """Return every installed connector by slug; broken ones are logged and left out."""
-    found: dict[str, Entry] = {}
+    found: dict[str, InstalledConnector] = {}
     for ref, builtin in _refs():
         try:
             manifest = _load(ref).manifest
@@ -75,11 +75,11 @@ def discover() -> dict[str, Entry]:
             logger.error("two connectors claim the slug %r; keeping %s", manifest.slug,
                          found[manifest.slug].ref)
             continue
-        found[manifest.slug] = Entry(manifest, ref, builtin)
+        found[manifest.slug] = InstalledConnector(manifest, ref, builtin)
     return dict(sorted(found.items()))
 
 
-def _quick(slug: str) -> Entry | None:
+def _quick(slug: str) -> InstalledConnector | None:
     # By convention a connector's entry point bears its slug: a run then imports its own
     # connector only.
     for ref, builtin in _refs(slug):
@@ -88,11 +88,11 @@ def _quick(slug: str) -> Entry | None:
         except (ImportError, AttributeError, TypeError):
             continue
         if manifest.slug == slug:
-            return Entry(manifest, ref, builtin)
+            return InstalledConnector(manifest, ref, builtin)
     return None
 
 
-def find(slug: str) -> Entry:
+def find(slug: str) -> InstalledConnector:
     """Return the installed connector with this slug, or raise UnknownConnector."""
     quick = _quick(slug)
     if quick is not None:

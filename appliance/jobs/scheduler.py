@@ -16,7 +16,7 @@ from appliance.jobs import policy
 from appliance.jobs.accounts import DOCTYPE, RUNS_DOCTYPE, Accounts
 from appliance.jobs.launch import Order, execute
 from appliance.jobs.outcome import Outcome
-from appliance.jobs.registry import Entry
+from appliance.jobs.registry import InstalledConnector
 from appliance.jobs.run import KEEP
 from appliance.keyring import Keyring
 from appliance.store import Collection
@@ -47,7 +47,7 @@ class Scheduler:
     """Starts due runs (at most `max_runs` at once), records them, and applies the policy."""
 
     def __init__(self, core: Callable[[], Core | None], *, keyring: Keyring,
-                 entries: Callable[[], Mapping[str, Entry]], max_runs: int = 1,
+                 entries: Callable[[], Mapping[str, InstalledConnector]], max_runs: int = 1,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
                  executor: Callable[..., Any] = execute) -> None:
         self._core, self._entries, self._clock = core, entries, clock
@@ -71,7 +71,7 @@ class Scheduler:
         core = self._core()
         return core is not None and core.available and DOCTYPE in core.collections
 
-    def entries(self) -> Mapping[str, Entry]:
+    def entries(self) -> Mapping[str, InstalledConnector]:
         """Return the installed connectors by slug."""
         return self._entries()
 

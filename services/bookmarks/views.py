@@ -34,7 +34,7 @@ def _clean_url(raw: str) -> str | None:
 
 def build(ctx: ServiceContext) -> web.Application:
     """Return the bookmarks sub-application."""
-    app = web.Application()
+    routes = web.RouteTableDef()
 
     def page(request: web.Request, *, error: str | None = None, status: int = 200) -> web.Response:
         coll = ctx.collections[DOCTYPE]
@@ -45,9 +45,11 @@ def build(ctx: ServiceContext) -> web.Application:
         return render("bookmarks/index.html", request,
                       {"bookmarks": docs, "error": error, "tag": tag}, status=status)
 
+    @routes.get("/", name="index")
     async def index(request: web.Request) -> web.Response:
         return page(request)
 
+    @routes.post("/add")
     async def add(request: web.Request) -> web.StreamResponse:
         _ = translator(request)
         form = await request.post()
@@ -62,6 +64,7 @@ def build(ctx: ServiceContext) -> web.Application:
             {"url": url, "title": title, "tags": tags, "created_at": ctx.clock()})
         raise web.HTTPSeeOther(request.app.router["index"].url_for().path)
 
+    @routes.post("/delete")
     async def remove(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         coll = ctx.collections[DOCTYPE]
@@ -70,7 +73,6 @@ def build(ctx: ServiceContext) -> web.Application:
             await coll.delete(doc["_id"], doc["_rev"])
         raise web.HTTPSeeOther(request.app.router["index"].url_for().path)
 
-    app.router.add_get("/", index, name="index")
-    app.router.add_post("/add", add)
-    app.router.add_post("/delete", remove)
+    app = web.Application()
+    app.router.add_routes(routes)
     return app

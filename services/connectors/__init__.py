@@ -11,6 +11,7 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "SERVICE":
+        # The web pages load only when the platform asks for them (see the docstring).
         from services.connectors.service import SERVICE
         return SERVICE
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

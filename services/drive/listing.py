@@ -9,7 +9,7 @@ from aiohttp import web
 from appliance.files import FileEntry
 from appliance.files.names import fold
 from appliance.web.storage_page import sizes_for
-from services.drive.locations import Links, parent_of
+from services.drive.locations import DriveUrls, parent_of
 
 PER_PAGE = 200
 SORTS = ("name", "date", "size")
@@ -36,14 +36,14 @@ def preview_of(entry: FileEntry) -> str | None:
 
 
 @dataclass(frozen=True)
-class Order:
+class ListingOrder:
     """How a listing is sorted: by name, date or size; folders always come first."""
 
     by: str = "name"
     descending: bool = False
 
     @classmethod
-    def of(cls, request: web.Request) -> Order:
+    def of(cls, request: web.Request) -> ListingOrder:
         """Return the order a page's query asks for (?sort=date&desc=1)."""
         by = request.query.get("sort", "name")
         return cls(by if by in SORTS else "name", request.query.get("desc") == "1")
@@ -81,7 +81,7 @@ class Row:
 
 def rows(request: web.Request, entries: Sequence[FileEntry]) -> list[Row]:
     """Return the rows of a listing."""
-    links, size_words = Links.of(request), sizes_for(request)
+    links, size_words = DriveUrls.of(request), sizes_for(request)
     found = []
     for e in entries:
         kind = "folder" if e.is_dir else preview_of(e)

@@ -1,30 +1,13 @@
-"""Where things are: the tree a request works on, Drive paths in URLs, and breadcrumbs."""
+"""Where things are: Drive paths in URLs, the Drive's URLs for a path, and breadcrumbs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from aiohttp import web
 
 from appliance.files import check_path
-from appliance.services import ServiceContext
 from appliance.web.shell import translator
-
-if TYPE_CHECKING:
-    from appliance.files import FileTree
-
-CONTEXT = web.AppKey("drive_context", ServiceContext)
-
-
-def context_of(request: web.Request) -> ServiceContext:
-    """Return the Drive's context, which its sub-application keeps."""
-    return request.app[CONTEXT]
-
-
-def tree_of(request: web.Request) -> FileTree:
-    """Return the file tree of the data disk in use now."""
-    return context_of(request).drive()
 
 
 def path_in(request: web.Request) -> str:
@@ -33,13 +16,13 @@ def path_in(request: web.Request) -> str:
 
 
 @dataclass(frozen=True)
-class Links:
+class DriveUrls:
     """The Drive's URLs for a path: its folder page, item page, file and zip."""
 
     base: str  # "/apps/drive/"
 
     @classmethod
-    def of(cls, request: web.Request) -> Links:
+    def of(cls, request: web.Request) -> DriveUrls:
         """Return the links of the Drive this request is in."""
         return cls(str(request.app.router["root"].url_for()))
 
@@ -79,7 +62,7 @@ class Crumb:
 
 def crumbs(request: web.Request, path: str) -> list[Crumb]:
     """Return the folders from the Drive's top down to `path`, for the breadcrumbs."""
-    links = Links.of(request)
+    links = DriveUrls.of(request)
     trail = [Crumb(translator(request)("Drive"), links.folder("/"), "/")]
     here = ""
     for name in [part for part in path.split("/") if part]:

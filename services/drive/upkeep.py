@@ -7,8 +7,6 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from aiohttp import web
-
 from appliance.files import FilesError, RescanReport
 
 if TYPE_CHECKING:
@@ -71,5 +69,3 @@ class Upkeep:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._rescan
 
-
-UPKEEP = web.AppKey("drive_upkeep", Upkeep)

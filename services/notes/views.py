@@ -29,7 +29,7 @@ def share_form(ctx: ServiceContext) -> str | None:
 
 def build(ctx: ServiceContext) -> web.Application:
     """Return the notes sub-application."""
-    app = web.Application()
+    routes = web.RouteTableDef()
 
     def notebook() -> Notebook:
         return Notebook(ctx.drive())
@@ -58,6 +58,7 @@ def build(ctx: ServiceContext) -> web.Application:
             "saved": "saved" in request.query,
         }, status=status)
 
+    @routes.get("/", name="index")
     async def index(request: web.Request) -> web.Response:
         query = request.query.get("q", "").strip()[:200]
         book = notebook()
@@ -76,6 +77,7 @@ def build(ctx: ServiceContext) -> web.Application:
             "query": query, "folder": FOLDER,
             "rows": [(note_url(request, n.entry.name), n, hit) for n, hit in rows]})
 
+    @routes.get("/new", name="new")
     async def new(request: web.Request) -> web.Response:
         return await editor(request, name=None, body="", etag="")
 
@@ -89,6 +91,7 @@ def build(ctx: ServiceContext) -> web.Application:
             "This note is too long to save (more than %(count)d characters). "
             "Split it into two notes.", count=MAX_CHARS)
 
+    @routes.post("/new")
     async def create(request: web.Request) -> web.StreamResponse:
         body = await posted(request)
         if body is None:
@@ -102,6 +105,7 @@ def build(ctx: ServiceContext) -> web.Application:
                 "The note could not be saved: %(reason)s.", reason=str(exc)))
         raise web.HTTPSeeOther(note_url(request, entry.name) + "?saved=1")
 
+    @routes.get("/n/{name}", name="note")
     async def edit(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         try:
@@ -118,6 +122,7 @@ def build(ctx: ServiceContext) -> web.Application:
                 "in the trash from the Drive.", name=name)}, status=404)
         return await editor(request, name=entry.name, body=body, etag=entry.etag)
 
+    @routes.post("/n/{name}")
     async def save(request: web.Request) -> web.StreamResponse:
         _ = translator(request)
         name = request.match_info["name"]
@@ -148,6 +153,7 @@ def build(ctx: ServiceContext) -> web.Application:
                 "The note could not be saved: %(reason)s.", reason=str(exc)))
         raise web.HTTPSeeOther(note_url(request, name) + "?saved=1")
 
+    @routes.post("/n/{name}/delete")
     async def remove(request: web.Request) -> web.StreamResponse:
         try:
             await notebook().trash(request.match_info["name"])
@@ -155,18 +161,14 @@ def build(ctx: ServiceContext) -> web.Application:
             pass  # already gone: the list says the rest
         raise web.HTTPSeeOther(str(request.app.router["index"].url_for()))
 
+    @routes.post("/preview", name="preview")
     async def preview(request: web.Request) -> web.Response:
         form = await request.post()
         html = await asyncio.to_thread(to_html, text(form, "text", limit=MAX_CHARS))
         return web.Response(text=html, content_type="text/html",
                             headers={"Cache-Control": "no-store"})
 
-    app.router.add_get("/", index, name="index")
-    app.router.add_get("/new", new, name="new")
-    app.router.add_post("/new", create)
-    app.router.add_post("/preview", preview, name="preview")
-    app.router.add_get("/n/{name}", edit, name="note")
-    app.router.add_post("/n/{name}", save)
-    app.router.add_post("/n/{name}/delete", remove)
+    app = web.Application()
+    app.router.add_routes(routes)
     app.router.add_static("/static", STATIC, name="static", append_version=True)
     return app

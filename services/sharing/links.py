@@ -36,7 +36,7 @@ def unlock_key(doc: Doc) -> str:
     return hashlib.sha256(f"{doc['token']}\n{doc['password']}".encode()).hexdigest()
 
 
-class Links:
+class ShareLinks:
     """The owner's share links, stored in io.hearth.sharings."""
 
     def __init__(self, ctx: ServiceContext) -> None:

@@ -6,9 +6,8 @@ from pathlib import Path
 from aiohttp import web
 
 from appliance.services import ServiceContext
-from services.sharing.links import TOKEN_PATTERN, Links
-from services.sharing.owner import Owner
-from services.sharing.visitor import Visitor
+from services.sharing import manage, visitor
+from services.sharing.links import ShareLinks
 
 STATIC = Path(__file__).parent / "static"
 
@@ -16,9 +15,9 @@ STATIC = Path(__file__).parent / "static"
 def build(ctx: ServiceContext) -> web.Application:
     """Return the sharing sub-application."""
     app = web.Application()
-    links = Links(ctx)
+    links = ShareLinks(ctx)
     # The owner's fixed words first: a token (32 characters) never equals one of them.
-    Owner(ctx, links).routes(app)
+    app.router.add_routes(manage.routes(ctx, links))
     app.router.add_static("/static", STATIC, name="static", append_version=True)
-    Visitor(ctx, links).routes(app, TOKEN_PATTERN)
+    app.router.add_routes(visitor.routes(ctx, links))
     return app

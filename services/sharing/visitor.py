@@ -11,14 +11,14 @@ from aiohttp import web
 
 from appliance.web.guard import public
 from appliance.auth.throttle import LoginThrottle
-from appliance.files import FileEntry, FileTree
+from appliance.files import FileEntry
 from appliance.files.zipstream import ZipMember, folder_members, zip_stream
 from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition
 from appliance.web.forms import text
 from appliance.i18n import LANGUAGES, from_accept_language
 from appliance.web.shell import LANG_COOKIE, answer_in, translator
-from services.sharing.links import Doc, Links, unlock_key
+from services.sharing.links import TOKEN_PATTERN, Doc, ShareLinks, unlock_key
 from services.sharing.pages import day, page
 from services.sharing.reach import (
     FILES_DOCTYPE,
@@ -57,25 +57,13 @@ def _cookie_name(link: Doc) -> str:
     return f"hearth_share_{link['_id'][:16]}"
 
 
-class Visitor:
-    """The public routes under /s/<token>: nothing here writes to the owner's files."""
+def routes(ctx: ServiceContext, links: ShareLinks) -> web.RouteTableDef:
+    """Return the public routes under /s/<token>: nothing here writes to the owner's files."""
+    table = web.RouteTableDef()
+    base_path = f"/{{token:{TOKEN_PATTERN}}}"
+    throttle = LoginThrottle()  # wrong passwords, per link and client
 
-    def __init__(self, ctx: ServiceContext, links: Links) -> None:
-        self._ctx = ctx
-        self._links = links
-        self._throttle = LoginThrottle()  # wrong passwords, per link and client
-
-    def routes(self, app: web.Application, token: str) -> None:
-        """Register the visitor's routes; `token` is the pattern a token matches."""
-        base = f"/{{token:{token}}}"
-        app.router.add_get(base, self._page(self.landing), name="visit")
-        app.router.add_post(base, self._page(self.unlock))
-        app.router.add_get(base + "/in/{sub:.+}", self._page(self.folder), name="visit_in")
-        app.router.add_get(base + "/download", self._page(self.download), name="download")
-        app.router.add_get(base + "/download/{sub:.+}", self._page(self.download),
-                           name="download_in")
-
-    def _page(self, handler: Handler) -> Handler:
+    def visitor_page(handler: Handler) -> Handler:
         """Make a handler public and turn Unreachable into a page that says why."""
         async def visit(request: web.Request) -> web.StreamResponse:
             _speak_the_visitors_language(request)
@@ -91,112 +79,116 @@ class Visitor:
         visit.__name__ = handler.__name__
         return public(visit)
 
-    async def _open(self, request: web.Request) -> tuple[Doc, FileEntry]:
+    async def opened(request: web.Request) -> tuple[Doc, FileEntry]:
         """Return the link and its item; 404/410 if unusable (the password is checked apart)."""
-        link = check_open(self._links.find(request.match_info["token"]), self._ctx.clock())
-        entry = await shared_item(self._tree(), self._ctx.collections[FILES_DOCTYPE], link)
+        link = check_open(links.find(request.match_info["token"]), ctx.clock())
+        entry = await shared_item(ctx.drive(), ctx.collections[FILES_DOCTYPE], link)
         return link, entry
 
-    def _tree(self) -> FileTree:
-        return self._ctx.drive()
-
-    def _unlocked(self, request: web.Request, link: Doc) -> bool:
+    def unlocked(request: web.Request, link: Doc) -> bool:
         if not link["password"]:
             return True
         given = request.cookies.get(_cookie_name(link), "")
         return secrets.compare_digest(given.encode(), unlock_key(link).encode())
 
-    def _base(self, request: web.Request) -> str:
+    def base(request: web.Request) -> str:
         return str(request.app.router["visit"].url_for(token=request.match_info["token"]))
 
-    def _ask_password(self, request: web.Request, link: Doc, error: str | None = None,
-                      status: int = 200) -> web.Response:
+    def ask_password(request: web.Request, link: Doc, error: str | None = None,
+                     status: int = 200) -> web.Response:
         return page("sharing/visitor_password.html", request,
-                    {"link": link, "error": error, "base": self._base(request)},
+                    {"link": link, "error": error, "base": base(request)},
                     status=status)
 
-    async def landing(self, request: web.Request) -> web.StreamResponse:
-        """Show the shared file, or the shared folder's content (after the password)."""
-        link, entry = await self._open(request)
-        if not self._unlocked(request, link):
-            return self._ask_password(request, link)
-        if request.method == "GET":
-            await self._links.note(link, counter="visits", path=entry.path)
-        return await self._show(request, link, entry, entry)
-
-    async def folder(self, request: web.Request) -> web.StreamResponse:
-        """Show a folder inside a shared folder."""
-        link, root = await self._open(request)
-        if not self._unlocked(request, link):
-            raise web.HTTPSeeOther(self._base(request))
-        entry = await inside(self._tree(), root, request.match_info["sub"])
-        if not entry.is_dir:
-            raise web.HTTPSeeOther(self._base(request) + "/download/" +
-                                   quote(relative_to(root, entry)))
-        return await self._show(request, link, root, entry)
-
-    async def _show(self, request: web.Request, link: Doc, root: FileEntry,
-                    entry: FileEntry) -> web.Response:
-        base = self._base(request)
+    async def show(request: web.Request, link: Doc, root: FileEntry,
+                   entry: FileEntry) -> web.Response:
         here = relative_to(root, entry)
         crumbs = []
         if here:
             parts = here.split("/")
             crumbs = [("/".join(parts[:i + 1]), part) for i, part in enumerate(parts)]
-        items = await self._tree().list(entry.path) if entry.is_dir else []
+        items = await ctx.drive().list(entry.path) if entry.is_dir else []
         return page("sharing/visitor.html", request, {
-            "link": link, "root": root, "entry": entry, "base": base, "here": here,
+            "link": link, "root": root, "entry": entry, "base": base(request), "here": here,
             "crumbs": crumbs, "items": [(i, relative_to(root, i)) for i in items],
             "expires": day(link["expires_at"]) if link["expires_at"] else None,
         })
 
-    async def unlock(self, request: web.Request) -> web.StreamResponse:
+    @table.get(base_path, name="visit")
+    @visitor_page
+    async def landing(request: web.Request) -> web.StreamResponse:
+        """Show the shared file, or the shared folder's content (after the password)."""
+        link, entry = await opened(request)
+        if not unlocked(request, link):
+            return ask_password(request, link)
+        if request.method == "GET":
+            await links.note(link, counter="visits", path=entry.path)
+        return await show(request, link, entry, entry)
+
+    @table.post(base_path)
+    @visitor_page
+    async def unlock(request: web.Request) -> web.StreamResponse:
         """Check a visitor's password, with growing waits after wrong ones."""
-        link, _entry = await self._open(request)
+        link, _entry = await opened(request)
         if not link["password"]:
-            raise web.HTTPSeeOther(self._base(request))
+            raise web.HTTPSeeOther(base(request))
         _ = translator(request)
         client = f"{link['_id']}:{request.remote or '?'}"
-        wait = self._throttle.wait_time(client)
+        wait = throttle.wait_time(client)
         if wait > 0:
-            return self._ask_password(request, link, _(
+            return ask_password(request, link, _(
                 "Too many wrong passwords. Wait %(seconds)d seconds, then try again.",
                 seconds=int(wait + 0.999)), status=429)
         form = await request.post()
-        if await self._links.check_password(link, text(form, "password")):
-            self._throttle.success(client)
-            response = web.HTTPSeeOther(self._base(request))
+        if await links.check_password(link, text(form, "password")):
+            throttle.success(client)
+            response = web.HTTPSeeOther(base(request))
             response.set_cookie(_cookie_name(link), unlock_key(link), httponly=True,
-                                samesite="Lax", secure=request.secure,
-                                path=self._base(request))
+                                samesite="Lax", secure=request.secure, path=base(request))
             raise response
-        delay = self._throttle.failure(client)
+        delay = throttle.failure(client)
         logger.warning("wrong password for share link %s from %s", link["_id"], request.remote)
         error = _("Wrong password.")
         if delay > 0:
             error += " " + _("Wait %(seconds)d seconds before the next try.",
                              seconds=int(delay + 0.999))
-        return self._ask_password(request, link, error, status=401)
+        return ask_password(request, link, error, status=401)
 
-    async def download(self, request: web.Request) -> web.StreamResponse:
+    @table.get(base_path + "/in/{sub:.+}", name="visit_in")
+    @visitor_page
+    async def folder(request: web.Request) -> web.StreamResponse:
+        """Show a folder inside a shared folder."""
+        link, root = await opened(request)
+        if not unlocked(request, link):
+            raise web.HTTPSeeOther(base(request))
+        entry = await inside(ctx.drive(), root, request.match_info["sub"])
+        if not entry.is_dir:
+            raise web.HTTPSeeOther(base(request) + "/download/" +
+                                   quote(relative_to(root, entry)))
+        return await show(request, link, root, entry)
+
+    @table.get(base_path + "/download/{sub:.+}", name="download_in")
+    @table.get(base_path + "/download", name="download")  # bottom first: registered first
+    @visitor_page
+    async def download(request: web.Request) -> web.StreamResponse:
         """Send the shared file (byte ranges too), or a folder as a zip made on the fly."""
-        link, root = await self._open(request)
-        if not self._unlocked(request, link):
-            raise web.HTTPSeeOther(self._base(request))
+        link, root = await opened(request)
+        if not unlocked(request, link):
+            raise web.HTTPSeeOther(base(request))
         sub = request.match_info.get("sub")
-        entry = root if sub is None else await inside(self._tree(), root, sub)
+        entry = root if sub is None else await inside(ctx.drive(), root, sub)
         if request.method == "GET" and request.headers.get("Range", "bytes=0-") == "bytes=0-":
-            await self._links.note(link, counter="downloads", path=root.path)
+            await links.note(link, counter="downloads", path=root.path)
         if entry.is_dir:
-            return await self._zip(request, entry)
-        real = await self._tree().locate(entry.path)
+            return await zipped(request, entry)
+        real = await ctx.drive().locate(entry.path)
         return web.FileResponse(real, chunk_size=256 * 1024, headers={
             **_FILE_HEADERS, "Content-Disposition": content_disposition("attachment", entry.name),
             "Content-Type": entry.mime})
 
-    async def _zip(self, request: web.Request, folder: FileEntry) -> web.StreamResponse:
+    async def zipped(request: web.Request, folder: FileEntry) -> web.StreamResponse:
         top = ZipMember(folder.name + "/", None, folder.updated_at)
-        members = [top, *await folder_members(self._tree(), folder.path, top.name)]
+        members = [top, *await folder_members(ctx.drive(), folder.path, top.name)]
         response = web.StreamResponse(headers={
             **_FILE_HEADERS, "Content-Type": "application/zip",
             "Content-Disposition": content_disposition("attachment", folder.name + ".zip")})
@@ -213,3 +205,5 @@ class Visitor:
             return response
         await response.write_eof()
         return response
+
+    return table

@@ -13,7 +13,7 @@ from services.webdav.davxml import dav, element, parse, read_body, reply, to_tex
 from services.webdav.errors import DavError, bad_request, precondition_failed
 from services.webdav.headers import INFINITY, depth, timeout
 from services.webdav.locks import Lock
-from services.webdav.preconditions import Change
+from services.webdav.preconditions import ChangedResource
 from services.webdav.properties import activelock
 from services.webdav.space import DavSpace
 from services.webdav.writing import no_parent
@@ -59,7 +59,7 @@ async def lock(space: DavSpace, request: web.Request, path: str) -> web.StreamRe
     owner = info.find(dav("owner"))
     level = depth(request.headers, default=INFINITY, allowed=(0, INFINITY))
     await preconditions.check(space, request, path, entry,
-                              [Change(path, membership=True)] if entry is None else [])
+                              [ChangedResource(path, membership=True)] if entry is None else [])
     clash = space.locks.conflicts(path, level, exclusive)
     if clash:
         raise DavError(423, f"{space.href(clash[0].root)} is already locked by another "

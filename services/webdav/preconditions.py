@@ -21,7 +21,7 @@ _ETAG = re.compile(r'\s*(W/)?("[^"]*")\s*(?:,|$)')
 
 
 @dataclass(frozen=True)
-class Change:
+class ChangedResource:
     """A resource a request changes.
 
     `membership`: it is created or removed, which changes its folder too (a lock
@@ -35,7 +35,7 @@ class Change:
 
 
 async def check(space: DavSpace, request: web.Request, path: str, entry: FileEntry | None,
-                changes: Sequence[Change] = (), *, reading: bool = False) -> bool:
+                changes: Sequence[ChangedResource] = (), *, reading: bool = False) -> bool:
     """Raise 412 or 423 unless the request may go ahead; return True for 304 Not Modified."""
     submitted = await if_header(space, request, path, entry)
     not_modified = _http(request, entry, reading=reading)
@@ -74,7 +74,7 @@ def _state(space: DavSpace, path: str, entry: FileEntry | None) -> State:
     return State(entry.etag if entry is not None else None, tokens)
 
 
-def _unlocked(space: DavSpace, submitted: frozenset[str], change: Change) -> None:
+def _unlocked(space: DavSpace, submitted: frozenset[str], change: ChangedResource) -> None:
     """Raise 423 unless a token of every lock group that protects the change was sent."""
     groups: list[list[Lock]] = [space.locks.covering(change.path)]
     if change.membership and change.path != "/":

@@ -48,7 +48,10 @@ def answer(exc: DavError) -> web.Response:
 def build(ctx: ServiceContext) -> web.Application:
     """Return the WebDAV sub-application over the Drive ctx.drive() gives."""
     space = DavSpace(ctx.drive, lambda: ctx.collections[DOCTYPE], PREFIX)
+    routes = web.RouteTableDef()
 
+    @routes.route("*", "")  # /dav without its slash, as some clients ask
+    @routes.route("*", "/{path:.*}")
     @device_access
     async def dispatch(request: web.Request) -> web.StreamResponse:
         handler = HANDLERS.get(request.method)
@@ -63,6 +66,5 @@ def build(ctx: ServiceContext) -> web.Application:
             return answer(from_files(exc))
 
     app = web.Application()
-    app.router.add_route("*", "/{path:.*}", dispatch)
-    app.router.add_route("*", "", dispatch)  # /dav without its slash, as some clients ask
+    app.router.add_routes(routes)
     return app

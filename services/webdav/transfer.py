@@ -9,7 +9,7 @@ from appliance.files import Exists, FileEntry, NotADirectory, NotFound
 from services.webdav import preconditions
 from services.webdav.errors import DavError, precondition_failed
 from services.webdav.headers import INFINITY, depth, overwrite
-from services.webdav.preconditions import Change
+from services.webdav.preconditions import ChangedResource
 from services.webdav.space import DavSpace
 from services.webdav.urls import is_within
 from services.webdav.writing import no_parent
@@ -36,9 +36,9 @@ async def _prepare(space: DavSpace, request: web.Request, src: str, *, moving: b
     existing = await space.find(dst)
     if existing is not None and existing.id == entry.id:
         existing = None  # a change of case on a disk that ignores case (exFAT, NTFS)
-    changes = [Change(dst, membership=existing is None, deep=existing is not None)]
+    changes = [ChangedResource(dst, membership=existing is None, deep=existing is not None)]
     if moving:
-        changes.append(Change(src, membership=True, deep=entry.is_dir))
+        changes.append(ChangedResource(src, membership=True, deep=entry.is_dir))
     await preconditions.check(space, request, src, entry, changes)
     if existing is not None and not overwrite(request.headers):
         raise precondition_failed(f"{space.href_of(existing)} already exists and the request "

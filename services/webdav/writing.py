@@ -19,7 +19,7 @@ from services.webdav.davxml import (
 )
 from services.webdav.errors import DavError, bad_request, precondition_failed
 from services.webdav.headers import INFINITY, depth
-from services.webdav.preconditions import Change
+from services.webdav.preconditions import ChangedResource
 from services.webdav.properties import PROTECTED
 from services.webdav.space import DavSpace
 from services.webdav.urls import parent
@@ -44,7 +44,7 @@ async def put(space: DavSpace, request: web.Request, path: str) -> web.StreamRes
         raise DavError(405, f"{space.href_of(entry)} is a folder: a file can't replace it. "
                             "Pick another name.")
     await preconditions.check(space, request, path, entry,
-                              [Change(path, membership=entry is None)])
+                              [ChangedResource(path, membership=entry is None)])
     create_only = request.headers.get("If-None-Match", "").strip() == "*"
     if_match = entry.etag if entry is not None and "If-Match" in request.headers else None
     try:
@@ -65,7 +65,7 @@ async def mkcol(space: DavSpace, request: web.Request, path: str) -> web.StreamR
         raise DavError(415, "MKCOL with a body is not supported: send it without one.")
     if path == "/" or await space.find(path) is not None:
         raise DavError(405, f"{space.href(path)} already exists; pick another name.")
-    await preconditions.check(space, request, path, None, [Change(path, membership=True)])
+    await preconditions.check(space, request, path, None, [ChangedResource(path, membership=True)])
     try:
         await space.tree.mkdir(path)
     except (NotFound, NotADirectory):
@@ -83,7 +83,7 @@ async def delete(space: DavSpace, request: web.Request, path: str) -> web.Stream
     if entry.is_dir:
         depth(request.headers, default=INFINITY, allowed=(INFINITY,))
     await preconditions.check(space, request, path, entry,
-                              [Change(path, membership=True, deep=entry.is_dir)])
+                              [ChangedResource(path, membership=True, deep=entry.is_dir)])
     ids = await space.subtree_ids(entry)
     await space.tree.trash(path)
     space.locks.forget(path)
@@ -94,7 +94,7 @@ async def delete(space: DavSpace, request: web.Request, path: str) -> web.Stream
 async def proppatch(space: DavSpace, request: web.Request, path: str) -> web.StreamResponse:
     """Set and remove dead properties, all or none (RFC 4918 §9.2)."""
     entry = await space.need(path)
-    await preconditions.check(space, request, path, entry, [Change(path)])
+    await preconditions.check(space, request, path, entry, [ChangedResource(path)])
     root = parse(await read_body(request))
     if root.tag != dav("propertyupdate"):
         raise bad_request("A PROPPATCH body must be a DAV:propertyupdate element.")

@@ -13,7 +13,7 @@ from appliance.jobs.accounts import DOCTYPE, RUNS_DOCTYPE
 from appliance.jobs.launch import Order
 from appliance.jobs.manifest import Dedup, Field, Manifest
 from appliance.jobs.outcome import Outcome
-from appliance.jobs.registry import Entry
+from appliance.jobs.registry import InstalledConnector
 from appliance.jobs.run import KEEP
 from appliance.jobs.schedule import backoff, next_run
 from appliance.jobs.scheduler import Scheduler
@@ -64,7 +64,7 @@ def runs() -> FakeRuns:
 @pytest.fixture
 def scheduler(core: Core, clock: Clock, runs: FakeRuns, split_settings: Any) -> Scheduler:
     return Scheduler(lambda: core, keyring=Keyring(split_settings.system),
-                     entries=lambda: {"clock-test": Entry(MANIFEST, "x:y", False)},
+                     entries=lambda: {"clock-test": InstalledConnector(MANIFEST, "x:y", False)},
                      max_runs=1, clock=clock, rng=random.Random(5), executor=runs)
 
 

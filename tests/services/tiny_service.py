@@ -13,11 +13,15 @@ SIGNATURES = Doctype("org.example.guestbook", fields={
 
 def build(ctx: ServiceContext) -> web.Application:
     """Return the guestbook: GET / lists the signatures, POST / signs it."""
+    routes = web.RouteTableDef()
+
+    @routes.get("/")
     async def signatures(request: web.Request) -> web.Response:
         docs = ctx.collections[SIGNATURES.name].find({}, sort=[{"signed_at": "asc"}])
         return web.json_response([{"name": d["name"], "signed_at": d["signed_at"]}
                                   for d in docs])
 
+    @routes.post("/")
     async def sign(request: web.Request) -> web.Response:
         name = str((await request.post()).get("name", "")).strip()[:100]
         if not name:
@@ -28,8 +32,7 @@ def build(ctx: ServiceContext) -> web.Application:
         return web.json_response({"id": doc["_id"]}, status=201)
 
     app = web.Application()
-    app.router.add_get("/", signatures)
-    app.router.add_post("/", sign)
+    app.router.add_routes(routes)
     return app
 
 

@@ -35,8 +35,9 @@ class BankStatements(Connector):
 
     async def fetch(self, ctx: Context) -> None:
         """Read every statement the `path` field names and send its accounts and operations."""
+        # Only a run reads statements: the daemon imports this package for its manifest.
         from services.connectors.bank_statements.formats import statements
-        from services.connectors.bank_statements.model import References, StatementError
+        from services.connectors.bank_statements.model import References, StatementError  # likewise
 
         files = ctx.inputs("path")
         if not files:
@@ -67,7 +68,7 @@ class BankStatements(Connector):
 
 
 def _send(ctx: Context, statement: Any, refs: Any) -> int:
-    from services.connectors.bank_statements.model import masked
+    from services.connectors.bank_statements.model import masked  # only a run sends, as in fetch
 
     acct = statement.account
     vendor_ref = hashlib.sha256(acct.key.encode()).hexdigest()[:24]

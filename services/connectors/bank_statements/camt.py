@@ -15,7 +15,7 @@ from services.connectors.bank_statements.model import (
 
 def read(fh: BinaryIO, name: str) -> Iterator[Statement]:
     """Yield one statement per account of a camt.053 file."""
-    from pycamt.parser import Camt053Parser
+    from pycamt.parser import Camt053Parser  # loaded only when a camt file is read
 
     try:
         parser = Camt053Parser(fh.read())

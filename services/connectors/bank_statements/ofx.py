@@ -26,9 +26,10 @@ def _day(moment: Any) -> str | None:
 
 def read(fh: BinaryIO, name: str) -> Iterator[Statement]:
     """Yield the statements of an OFX file."""
+    # ofxtools loads only when an OFX file is read (it is the largest of the parsers).
     from ofxtools.Parser import OFXTree
-    from ofxtools.Types import OFXTypeWarning
-    from ofxtools.models.base import Aggregate
+    from ofxtools.Types import OFXTypeWarning  # likewise
+    from ofxtools.models.base import Aggregate  # likewise
 
     # Banks write names longer than the specification's 32 characters: keep them, quietly.
     warnings.filterwarnings("ignore", category=OFXTypeWarning)

@@ -27,7 +27,7 @@ def _normalise(text: str) -> str:
 def read(fh: BinaryIO, name: str, *, account_key: str, account_label: str,
          currency: str) -> Iterator[Statement]:
     """Yield the statements of a QIF file (one per account it names)."""
-    from quiffen import Qif
+    from quiffen import Qif  # loaded only when a QIF file is read
 
     text = _normalise(decode(fh.read(), name))
     try:

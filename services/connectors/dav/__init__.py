@@ -36,10 +36,11 @@ class DavConnector(Connector):
 
     async def fetch(self, ctx: Context) -> None:
         """Find the account's collections and bring each up to date."""
+        # Only a run speaks to the server: the daemon imports this package for its manifest.
         import aiohttp
 
-        from services.connectors.dav.client import Dav
-        from services.connectors.dav.sync import sync
+        from services.connectors.dav.client import Dav  # likewise
+        from services.connectors.dav.sync import sync  # likewise
 
         pair = f"{ctx.fields['login']}:{ctx.fields['password']}".encode()
         auth = {"Authorization": "Basic " + base64.b64encode(pair).decode()}

@@ -4,13 +4,11 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from appliance.jobs.connector import LOGIN_FAILED, NOT_FOUND, VENDOR_DOWN, ConnectorError
+import aiohttp
 
-if TYPE_CHECKING:
-    import aiohttp
+from appliance.jobs.connector import LOGIN_FAILED, NOT_FOUND, VENDOR_DOWN, ConnectorError
 
 D, CARD, CAL = "DAV:", "urn:ietf:params:xml:ns:carddav", "urn:ietf:params:xml:ns:caldav"
 NS = f'xmlns:d="{D}" xmlns:card="{CARD}" xmlns:cal="{CAL}"'
@@ -45,7 +43,7 @@ class Response:
 
 
 @dataclass
-class Collection:
+class DavCollection:
     """An address book or a calendar found on the server."""
 
     url: str
@@ -92,8 +90,6 @@ class Dav:
 
     async def _send(self, method: str, url: str, body: str, headers: dict[str, str]
                     ) -> tuple[int, bytes, str]:
-        import aiohttp
-
         try:
             async with self.http.request(method, url, data=body.encode(), headers=headers,
                                          allow_redirects=False) as resp:
@@ -154,22 +150,22 @@ class Dav:
                  for ns, name in ((CARD, "addressbook-home-set"), (CAL, "calendar-home-set"))]
         return list(dict.fromkeys(h for h in homes if h))
 
-    async def collections(self) -> list[Collection]:
+    async def collections(self) -> list[DavCollection]:
         """Find the address books and the calendars (of events) this login can read."""
         homes = await self.principal_homes() or [self.url]
         body = (f'<d:propfind {NS}><d:prop><d:resourcetype/><d:displayname/><d:sync-token/>'
                 f'<cal:supported-calendar-component-set/></d:prop></d:propfind>')
-        found: dict[str, Collection] = {}
+        found: dict[str, DavCollection] = {}
         for home in homes:
             for resp in (await self.multistatus("PROPFIND", home, body, "1"))[0]:
                 kind = _kind(resp)
                 if kind and resp.url not in found:
-                    found[resp.url] = Collection(resp.url, kind,
+                    found[resp.url] = DavCollection(resp.url, kind,
                                                   resp.text(D, "displayname") or resp.href,
                                                   resp.text(D, "sync-token"))
         return list(found.values())
 
-    async def changes(self, coll: Collection, token: str
+    async def changes(self, coll: DavCollection, token: str
                       ) -> tuple[dict[str, str | None], str]:
         """Return what changed since `token` (href → etag, None if deleted) and the new token."""
         body = (f'<d:sync-collection {NS}><d:sync-token>{_escape(token)}</d:sync-token>'
@@ -183,7 +179,7 @@ class Dav:
                    for r in found if r.href != own}
         return changed, (root.findtext(_q(D, "sync-token")) or "").strip()
 
-    async def etags(self, coll: Collection) -> dict[str, str]:
+    async def etags(self, coll: DavCollection) -> dict[str, str]:
         """Return every resource of a collection with its ETag (for servers without sync)."""
         body = f'<d:propfind {NS}><d:prop><d:getetag/><d:resourcetype/></d:prop></d:propfind>'
         own = urlsplit(coll.url).path
@@ -191,7 +187,7 @@ class Dav:
         return {r.href: r.text(D, "getetag") for r in found
                 if r.href != own and r.status == 200 and not _is_collection(r)}
 
-    async def fetch(self, coll: Collection, hrefs: list[str]) -> dict[str, tuple[str, str]]:
+    async def fetch(self, coll: DavCollection, hrefs: list[str]) -> dict[str, tuple[str, str]]:
         """Return href → (etag, vCard or iCalendar text) for these resources, by multiget."""
         if not hrefs:
             return {}

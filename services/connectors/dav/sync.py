@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from appliance.jobs.connector import Context
 from services.connectors.dav import CONTACTS, EVENTS, records
-from services.connectors.dav.client import BATCH, Collection, Dav, InvalidToken
+from services.connectors.dav.client import BATCH, Dav, DavCollection, InvalidToken
 
 DOCTYPE = {"contacts": CONTACTS, "events": EVENTS}
 
@@ -21,7 +21,7 @@ def _short(etag: str) -> str:
     return hashlib.sha256(etag.encode()).hexdigest()[:12]
 
 
-async def _listing(dav: Dav, coll: Collection, state: dict[str, Any]
+async def _listing(dav: Dav, coll: DavCollection, state: dict[str, Any]
                    ) -> dict[str, str | None]:
     """Return href → ETag of what changed since the last run (None: deleted)."""
     if coll.sync_token:
@@ -45,7 +45,8 @@ async def _listing(dav: Dav, coll: Collection, state: dict[str, Any]
     return listed
 
 
-async def sync(ctx: Context, dav: Dav, coll: Collection, state: dict[str, Any]) -> dict[str, int]:
+async def sync(ctx: Context, dav: Dav, coll: DavCollection, state: dict[str, Any]
+               ) -> dict[str, int]:
     """Bring one collection up to date and update its `state`; return counts for the log."""
     try:
         changed = await _listing(dav, coll, state)
@@ -81,17 +82,17 @@ async def sync(ctx: Context, dav: Dav, coll: Collection, state: dict[str, Any]) 
     return counts
 
 
-def _name(coll: Collection, href: str) -> str:
+def _name(coll: DavCollection, href: str) -> str:
     base = dav_href(coll, "")
     return href[len(base):] if href.startswith(base) else href
 
 
-def dav_href(coll: Collection, name: str) -> str:
+def dav_href(coll: DavCollection, name: str) -> str:
     """Return the server path of a resource named relative to its collection."""
     return name if name.startswith("/") else urlsplit(coll.url).path + name
 
 
-def _send(ctx: Context, coll: Collection, href: str, etag: str, text: str) -> list[str]:
+def _send(ctx: Context, coll: DavCollection, href: str, etag: str, text: str) -> list[str]:
     """Send the records of one resource; return the event instances it holds."""
     found = records.contacts(text) if coll.kind == "contacts" else records.events(text)
     for record in found:
@@ -105,7 +106,7 @@ def _send(ctx: Context, coll: Collection, href: str, etag: str, text: str) -> li
     return [r.get("instance", records.MASTER) for r in found]
 
 
-def _tombstone(ctx: Context, coll: Collection, href: str, instances: list[str]) -> None:
+def _tombstone(ctx: Context, coll: DavCollection, href: str, instances: list[str]) -> None:
     """Mark what a deleted resource held as deleted (the documents stay: see the docs)."""
     for instance in instances if coll.kind == "events" else instances[:1]:
         record: dict[str, Any] = {"collection": coll.url, "href": href, "deleted": True}

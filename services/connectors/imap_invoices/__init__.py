@@ -55,6 +55,7 @@ class ImapInvoices(Connector):
 
     async def fetch(self, ctx: Context) -> None:
         """Read the new mail of the mailbox and send each matching mail's PDFs and bills."""
+        # Only a run reads mail: the daemon imports this package for its manifest.
         from services.connectors.imap_invoices.reading import read_mailbox
 
         # An account saved before a field existed lacks it: the field's default applies.

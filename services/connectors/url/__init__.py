@@ -28,6 +28,7 @@ class Url(Connector):
 
     async def fetch(self, ctx: Context) -> None:
         """Download the document unless the server says it has not changed."""
+        # Only a run downloads: the daemon imports this package for its manifest.
         from services.connectors.url.download import download
 
         await download(ctx)

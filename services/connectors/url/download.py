@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
+
+import aiohttp
 
 from appliance.jobs.connector import (LOGIN_FAILED, NETWORK, NOT_FOUND, UNKNOWN_ERROR,
                                       VENDOR_DOWN, ConnectorError, Context)
 from services.connectors.filenames import safe_name
-
-if TYPE_CHECKING:
-    import aiohttp
 
 CHUNK = 256 << 10  # bytes read from the network at a time: the file is never held whole
 SESSION_VERSION = 1
@@ -59,8 +58,6 @@ def _refusal(status: int, url: str) -> ConnectorError | None:
 
 async def download(ctx: Context) -> None:
     """Fetch the document the url field names; save it unless the server says it is unchanged."""
-    import aiohttp
-
     url = ctx.fields["url"]
     login = ctx.fields.get("login") or ""
     headers = conditions(ctx.session, url)

@@ -32,6 +32,7 @@ class WoobConnector(Connector):
 
     async def fetch(self, ctx: Context) -> None:
         """Run the module named in the account's fields."""
+        # Only a run loads woob: the daemon imports this package for its manifest.
         from services.connectors.woob_bridge.bridge import Bridge
 
         await Bridge(ctx).run()

@@ -9,6 +9,7 @@ from appliance.jobs.connector import (CHALLENGE_ASKED, NOT_FOUND, ConnectorError
 from services.connectors.bank_statements import ACCOUNTS, OPERATIONS
 from services.connectors.bank_statements.model import References
 from services.connectors.woob_bridge import records
+from services.connectors.woob_bridge.errors import translated
 from services.connectors.woob_bridge.install import modules_dir
 from services.connectors.woob_bridge.storage import SessionStorage
 
@@ -38,7 +39,7 @@ class Bridge:
 
     def build(self, answers: dict[str, Any]) -> Any:
         """Load the module and make its backend with the account's settings and state."""
-        from woob.core.woob import WoobBase
+        from woob.core.woob import WoobBase  # woob is optional and large: loaded in a run
 
         place = modules_dir(self.module, getattr(self.ctx, "system_dir", None))
         if place is None:
@@ -65,7 +66,7 @@ class Bridge:
 
     async def run(self) -> None:
         """Bring the accounts, operations and bills home, answering the module's questions."""
-        from woob.exceptions import BrowserQuestion, DecoupledValidation
+        from woob.exceptions import BrowserQuestion, DecoupledValidation  # as in build
 
         answers: dict[str, Any] = {}
         for _ in range(ASKS):
@@ -95,7 +96,7 @@ class Bridge:
 
     async def answer(self, question: Any) -> dict[str, Any]:
         """Ask the owner what the module wants; return the config values to run it again with."""
-        from woob.exceptions import BrowserQuestion
+        from woob.exceptions import BrowserQuestion  # as in build
 
         if isinstance(question, BrowserQuestion):
             return {value.id: await self.ctx.ask(value.label or value.description or value.id,
@@ -108,14 +109,12 @@ class Bridge:
 
     def translate(self, exc: Exception) -> Exception:
         """Return the ConnectorError for a woob exception (any other stays a crash)."""
-        from services.connectors.woob_bridge.errors import translated
-
         return translated(exc, self.module) or exc
 
     async def collect(self, backend: Any) -> None:
         """Send what the module's capabilities bring: bank data, bills."""
-        from woob.capabilities.bank import CapBank
-        from woob.capabilities.bill import CapDocument
+        from woob.capabilities.bank import CapBank  # as in build
+        from woob.capabilities.bill import CapDocument  # as in build
 
         if not isinstance(backend, (CapBank, CapDocument)):
             raise ConnectorError(NOT_FOUND, f"the woob module {self.module!r} brings neither "

@@ -7,12 +7,13 @@ from appliance.jobs.connector import (CHALLENGE_ASKED, LOGIN_FAILED, NOT_FOUND,
 
 def translated(exc: BaseException, module: str) -> ConnectorError | None:
     """Return the ConnectorError a woob exception stands for, or None if it is a bug."""
+    # woob (and requests, which comes with it) is optional: loaded only in a woob run.
     import requests
-    from woob.browser.exceptions import HTTPNotFound, ServerError
-    from woob.exceptions import (ActionNeeded, BrowserForbidden, BrowserIncorrectPassword,
-                                 BrowserInteraction, BrowserUnavailable, ModuleLoadError,
-                                 NeedInteractive)
-    from woob.tools.backend import Module
+    from woob.browser.exceptions import HTTPNotFound, ServerError  # likewise
+    from woob.exceptions import (ActionNeeded, BrowserForbidden,  # likewise
+                                 BrowserIncorrectPassword, BrowserInteraction,
+                                 BrowserUnavailable, ModuleLoadError, NeedInteractive)
+    from woob.tools.backend import Module  # likewise
 
     said = str(exc).strip()
     if isinstance(exc, BrowserIncorrectPassword):

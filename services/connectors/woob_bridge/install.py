@@ -77,11 +77,11 @@ def install(module: str, home: Path, repository: str = WOOB_REPOSITORY,
     """Fetch `module` from `repository` and install it under `home` (blocking)."""
     if not MODULE_NAME.fullmatch(module):
         raise InstallError(f"{module!r} is not a woob module name (lowercase letters, digits, _)")
-    try:
-        import requests
-        from woob import __version__
-        from woob.exceptions import ModuleInstallError
-        from woob.core.repositories import Repositories
+    try:  # woob is optional: its absence is told below, not met when this module loads
+        import requests  # comes with woob, optional with it
+        from woob import __version__  # likewise
+        from woob.exceptions import ModuleInstallError  # likewise
+        from woob.core.repositories import Repositories  # likewise
     except ImportError as exc:
         raise InstallError(f"woob is not installed on the box ({exc}): "
                            f"pip install 'hearthbox[woob]'") from None

@@ -11,7 +11,7 @@ from services.connectors.bank_statements.model import Operation, References, mas
 
 def value(obj: Any, name: str) -> Any:
     """Return a woob field's value, or None when woob has none (NotLoaded, NotAvailable)."""
-    from woob.capabilities.base import empty
+    from woob.capabilities.base import empty  # woob is optional: loaded only in a woob run
 
     found = getattr(obj, name, None)
     return None if empty(found) else found
