@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from appliance.errors import UserError
 from appliance.i18n import LANGUAGES, N_
 from appliance.auth.passphrase import hash_passphrase, strength_problem, verify_passphrase
 
@@ -18,7 +19,7 @@ DOC_ID = "owner"
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 
 
-class OwnerError(ValueError):
+class OwnerError(UserError, ValueError):
     """The owner asked for something Hearth can't do; the message is an English msgid."""
 
 

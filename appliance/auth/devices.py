@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from appliance.auth.sessions import token_hash
+from appliance.errors import UserError
 from appliance.i18n import N_
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ _ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 VERIFIED = 64  # devices remembered as verified: a household has a handful
 
 
-class DeviceError(ValueError):
+class DeviceError(UserError, ValueError):
     """A device name is unusable or taken; the message says why."""
 
 

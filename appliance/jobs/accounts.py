@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from appliance.errors import UserError
 from appliance.jobs.manifest import Manifest
 from appliance.jobs.policy import OK
 from appliance.jobs.schedule import next_run
@@ -20,12 +21,8 @@ Sealer = Callable[[bytes, str, Mapping[str, Any]], Awaitable[dict[str, str]]]
 MAX_LABEL = 100
 
 
-class AccountError(ValueError):
+class AccountError(UserError, ValueError):
     """An account can't be saved as asked; `message` is a translatable msgid."""
-
-    def __init__(self, message: str, **params: Any) -> None:
-        self.message, self.params = message, params
-        super().__init__(message % params if params else message)
 
 
 class Accounts:

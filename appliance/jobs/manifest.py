@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from appliance.errors import UserError
 from appliance.i18n import N_
 
 FREQUENCIES = ("hourly", "daily", "weekly", "monthly")
@@ -21,14 +22,12 @@ class ManifestError(ValueError):
     """A connector's manifest is not usable; the message says what to change."""
 
 
-class FieldError(ValueError):
+class FieldError(UserError, ValueError):
     """A value the owner typed is not usable; `message` is a translatable msgid."""
 
     def __init__(self, field_name: str, message: str, **params: Any) -> None:
+        super().__init__(message, field=field_name, **params)
         self.field = field_name
-        self.message = message
-        self.params = {"field": field_name, **params}
-        super().__init__(message % self.params)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader
 from aiohttp.http_exceptions import HttpProcessingError
 
 import appliance
 from appliance.durable import place
+from appliance.errors import UserError
 from appliance.i18n import N_
 from appliance.settings import Settings
 from appliance.updater.errors import UpdateError
@@ -47,12 +47,8 @@ NO_UPDATER = N_("Updates are applied by the box's updater, and this Hearth has n
 OpenParts = Callable[[], Awaitable[MultipartReader]]
 
 
-class UploadError(Exception):
+class UploadError(UserError):
     """An upload was refused; carries the message (a msgid) and its values."""
-
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message)
-        self.message, self.params = message, params
 
 
 def pending_dir(settings: Settings) -> Path:

@@ -6,6 +6,8 @@ import asyncio
 from aiohttp import web
 
 from appliance import keys
+from appliance.errors import UserError
+from appliance.i18n import N_
 from appliance.web.guard import public
 from appliance.web.shell import render
 
@@ -31,7 +33,7 @@ async def ca_certificate(request: web.Request) -> web.Response:
     """Serve the box's CA certificate (public by nature) the way phones install it."""
     lan = request.config_dict[keys.LAN]
     if lan.certs is None or not lan.https:
-        raise web.HTTPNotFound(text="HTTPS is not set up on this box yet.")
+        raise UserError(N_("HTTPS is not set up on this box yet."), status=404)
     pem = await asyncio.to_thread(lan.certs.ca_pem)
     return web.Response(body=pem, content_type="application/x-x509-ca-cert", headers={
         "Content-Disposition": 'attachment; filename="hearth-ca.crt"'})

@@ -80,10 +80,9 @@ async def restore_start(request: web.Request) -> web.StreamResponse:
         repo = await box.open_backup(root, key)
         box.start_move(repo)
     except WhereError as exc:
-        return await _page(request, box, error=exc.say(_), status=400)
-    except Busy:
-        return await _page(request, box, error=_("Wait for the current task to end."),
-                           status=409)
+        return await _page(request, box, error=exc.said(_), status=400)
+    except Busy as exc:
+        return await _page(request, box, error=exc.said(_), status=exc.status)
     logger.info("moving a Hearth onto this box from %s", root)
     raise web.HTTPSeeOther(PAGE)
 

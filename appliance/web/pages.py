@@ -9,7 +9,8 @@ from appliance import __version__, keys
 from appliance.web.guard import (SESSION_COOKIE, always_open, identity, public,
                                    set_session_cookie)
 from appliance.owner import OwnerError
-from appliance.i18n import LANGUAGES
+from appliance.errors import UserError
+from appliance.i18n import LANGUAGES, N_
 from appliance.web.forms import local_path, text
 from appliance.web.shell import (LANG_COOKIE, remember_language, render, request_language,
                                   translator)
@@ -72,7 +73,7 @@ async def welcome_post(request: web.Request) -> web.StreamResponse:
             await core.owner.onboard(passphrase=passphrase, name=name or "hearth",
                                      language=language)
         except OwnerError as exc:
-            error = _(str(exc))
+            error = exc.said(_)
     if error:
         return render("welcome.html", request, {"error": error, "name": name,
                                                 "chosen": language}, status=400)
@@ -141,7 +142,7 @@ async def switch_language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     lang = text(form, "language", limit=8)
     if lang not in LANGUAGES:
-        raise web.HTTPBadRequest(text="Unknown language; use en or fr.")
+        raise UserError(N_("Choose English or French."))
     who = identity(request)
     if who is not None and who.session is not None:
         await request.config_dict[keys.CORE].owner.update(language=lang)

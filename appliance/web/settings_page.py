@@ -57,7 +57,8 @@ async def settings_box(request: web.Request) -> web.StreamResponse:
     try:
         await core.owner.update(name=text(form, "name", limit=64), language=language)
     except OwnerError as exc:
-        return await _page(request, status=400, error=translator(request)(str(exc)), section="box")
+        return await _page(request, status=exc.status, error=exc.said(translator(request)),
+                           section="box")
     if core.owner.name != before:
         await request.config_dict[keys.LAN].rename(core.owner.name)
     response = web.HTTPSeeOther("/settings")
@@ -82,7 +83,7 @@ async def settings_passphrase(request: web.Request) -> web.Response:
         try:
             await core.owner.set_passphrase(new)
         except OwnerError as exc:
-            error = _(str(exc))
+            error = exc.said(_)
     if error:
         return await _page(request, status=400, error=error, section="passphrase")
     who = identity(request)
@@ -110,8 +111,8 @@ async def settings_add_device(request: web.Request) -> web.Response:
     try:
         password, device = await core.devices.add(text(form, "name", limit=64))
     except DeviceError as exc:
-        return await _page(request, status=400, error=translator(request)(str(exc)),
-                     section="devices")
+        return await _page(request, status=exc.status, error=exc.said(translator(request)),
+                           section="devices")
     return await _page(request, section="devices", new_device=(device.name, password))
 
 
@@ -152,8 +153,8 @@ async def settings_update(request: web.Request) -> web.Response:
     try:
         await update_page.receive(request)
     except UploadError as exc:
-        return await _page(request, status=400, section="update",
-                           error=translator(request)(exc.message, **exc.params))
+        return await _page(request, status=exc.status, section="update",
+                           error=exc.said(translator(request)))
     raise web.HTTPSeeOther("/settings#update")
 
 

@@ -12,7 +12,8 @@ from aiohttp import web
 from appliance import keys
 from appliance.datadisk.choice import SUPPORTED
 from appliance.datadisk.problems import DataDiskError
-from appliance.i18n import size_in
+from appliance.errors import UserError
+from appliance.i18n import N_, size_in
 from appliance.platform.disks import FS_NAMES, Disk
 from appliance.web.forms import text
 from appliance.web.shell import render, request_language, translator
@@ -58,8 +59,7 @@ def _context(request: web.Request, disks: list[Disk]) -> dict[str, Any]:
 async def _disk(request: web.Request, device: str) -> Disk:
     disk = next((d for d in await _disks(request) if d.device == device), None)
     if disk is None:
-        raise web.HTTPBadRequest(text=translator(request)(
-            "That disk is no longer plugged in. Reload the page."))
+        raise UserError(N_("That disk is no longer plugged in. Reload the page."))
     return disk
 
 
@@ -99,7 +99,7 @@ async def adopt(request: web.Request) -> web.StreamResponse:
     except DataDiskError as exc:
         context = _context(request, await _disks(request))
         return render("storage.html", request,
-                      {**context, "error": translator(request)(str(exc))}, status=400)
+                      {**context, "error": exc.said(translator(request))}, status=400)
     _start_move(request, disk, None)
     raise web.HTTPSeeOther("/settings/storage")
 
@@ -136,5 +136,5 @@ async def eject(request: web.Request) -> web.Response:
         said = await request.config_dict[keys.DATADISK].eject(request.config_dict[keys.CORE])
     except DataDiskError as exc:
         return render("storage.html", request, {**_context(request, await _disks(request)),
-                                                "error": _(str(exc))}, status=400)
+                                                "error": exc.said(_)}, status=400)
     return render("unavailable.html", request, {"problem": said})

@@ -13,6 +13,8 @@ from appliance.backup.box.operation import Busy
 from appliance.backup.box.where import WhereError, instance_id, usable
 from appliance.backup.box.words import said
 from appliance.backup.engine import recovery
+from appliance.errors import UserError
+from appliance.i18n import N_
 from appliance.platform.disks import Disk
 from appliance.services import ServiceContext
 from appliance.web.disposition import content_disposition
@@ -24,7 +26,7 @@ from appliance.web.storage_page import describe, sizes_for
 def _box(ctx: ServiceContext) -> BackupBox:
     box = ctx.backups()
     if box is None:
-        raise web.HTTPServiceUnavailable(text="Backups are not running on this box right now.")
+        raise UserError(N_("Backups are not running on this box right now."), status=503)
     return box
 
 
@@ -55,7 +57,7 @@ def build(ctx: ServiceContext) -> web.Application:
             try:
                 snapshots = await box.snapshots()
             except WhereError as exc:
-                away = exc.say(translator(request))
+                away = exc.said(translator(request))
         return render("backup/index.html", request, {
             "plan": plan, "status": box.status, "busy": box.busy(), "error": error,
             "away": away, "snapshots": snapshots,
@@ -89,10 +91,9 @@ def build(ctx: ServiceContext) -> web.Application:
         try:
             await box.set_up(target)
         except WhereError as exc:
-            return await index_page(request, error=exc.say(_), status=400)
-        except Busy:
-            return await index_page(request, error=_("Wait for the current task to end."),
-                                    status=409)
+            return await index_page(request, error=exc.said(_), status=400)
+        except Busy as exc:
+            return await index_page(request, error=exc.said(_), status=exc.status)
         raise web.HTTPSeeOther(_url(request, "kit"))
 
     async def kit_key(request: web.Request) -> str:
@@ -145,11 +146,7 @@ def build(ctx: ServiceContext) -> web.Application:
         box = _box(ctx)
         if not (box.plan.ready and box.plan.kit_confirmed):
             raise web.HTTPSeeOther(_url(request))
-        _ = translator(request)
-        try:
-            task(box)
-        except Busy:
-            raise web.HTTPConflict(text=_("Wait for the current task to end.")) from None
+        task(box)  # Busy if a task runs: the error page says to wait
 
     @routes.post("/run", name="run")
     async def run(request: web.Request) -> web.StreamResponse:
@@ -187,7 +184,7 @@ def build(ctx: ServiceContext) -> web.Application:
         try:
             snap, entries = await _box(ctx).listing(request.match_info["id"], path)
         except WhereError as exc:
-            return await index_page(request, error=exc.say(translator(request)), status=404)
+            return await index_page(request, error=exc.said(translator(request)), status=404)
         parts = [p for p in path.split("/") if p]
         return render("backup/snapshot.html", request, {
             "snapshot": snap, "path": path, "entries": sorted(entries, key=lambda e: (
@@ -200,9 +197,8 @@ def build(ctx: ServiceContext) -> web.Application:
     async def restore(request: web.Request) -> web.StreamResponse:
         form = await request.post()
         path = text(form, "path", limit=4096).strip("/")
-        _ = translator(request)
         if not path:
-            raise web.HTTPBadRequest(text=_("Choose what to restore."))
+            raise UserError(N_("Choose what to restore."))
         start(request, lambda box: box.start_restore(request.match_info["id"], path))
         raise web.HTTPSeeOther(_url(request))
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
+from appliance.errors import UserError
+from appliance.i18n import N_
 from appliance.jobs.accounts import RUNS_DOCTYPE, AccountError
 from appliance.jobs.manifest import FieldError, Manifest
 from appliance.jobs.scheduler import Scheduler
@@ -23,16 +25,16 @@ INPUT_TYPES = {"password": "password", "email": "email", "url": "url"}
 def _scheduler(ctx: ServiceContext) -> Scheduler:
     scheduler = ctx.scheduler()
     if scheduler is None or not scheduler.ready():
-        raise web.HTTPServiceUnavailable(
-            text="Connectors are not running on this box right now (the data disk may be "
-                 "away). Try again in a moment.")
+        raise UserError(N_("Connectors are not running on this box right now (the data disk "
+                           "may be away). Try again in a moment."), status=503)
     return scheduler
 
 
 def _manifest(scheduler: Scheduler, slug: str) -> Manifest:
     entry = scheduler.entries().get(slug)
     if entry is None:
-        raise web.HTTPNotFound(text=f"There is no connector {slug!r} on this box.")
+        raise UserError(N_("There is no connector “%(slug)s” on this box."), status=404,
+                        slug=slug)
     return entry.manifest
 
 
@@ -111,7 +113,7 @@ def build(ctx: ServiceContext) -> web.Application:
     def account_of(request: web.Request, scheduler: Scheduler) -> dict[str, Any]:
         account = scheduler.accounts.get(request.match_info["id"])
         if account is None:
-            raise web.HTTPNotFound(text="This account does not exist (any more).")
+            raise UserError(N_("This account does not exist (any more)."), status=404)
         return account
 
     async def account_page(request: web.Request, scheduler: Scheduler, account: dict[str, Any],
@@ -133,12 +135,9 @@ def build(ctx: ServiceContext) -> web.Application:
         return response
 
     def form_error(request: web.Request, exc: FieldError | AccountError | KeyringError) -> str:
-        _ = translator(request)
-        if isinstance(exc, FieldError):
-            return _(exc.message, **exc.params)
-        if isinstance(exc, AccountError):
-            return _(exc.message, **exc.params)
-        return str(exc)
+        if isinstance(exc, KeyringError):
+            return str(exc)  # the box's own keyring is damaged: its path, for whoever repairs it
+        return exc.said(translator(request))
 
     @routes.get("/", name="index")
     async def index(request: web.Request) -> web.Response:
@@ -204,7 +203,7 @@ def build(ctx: ServiceContext) -> web.Application:
         account = account_of(request, scheduler)
         module = _woob_module(account)
         if module is None:
-            raise web.HTTPBadRequest(text="This account does not use a woob module.")
+            raise UserError(N_("This account does not use a woob module."))
         installs.start(module, ctx.tools.system, ctx.tools.woob_repository)
         raise web.HTTPSeeOther(_url(request, "account", id=account["_id"]))
 
@@ -221,7 +220,7 @@ def build(ctx: ServiceContext) -> web.Application:
         live = scheduler.live.get(run_id)
         doc = ctx.collections[RUNS_DOCTYPE].get(run_id)
         if doc is None:
-            raise web.HTTPNotFound(text="This run is not kept any more.")
+            raise UserError(N_("This run is not kept any more."), status=404)
         run = _run_view(doc, live)
         account = scheduler.accounts.get(doc["account"])
         question = live.outcome.question if live is not None else None

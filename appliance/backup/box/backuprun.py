@@ -41,8 +41,8 @@ async def run_backup(setup: BackupSetup, slot: OperationSlot, speech: OwnerSpeec
         raise
     except (WhereError, BackupError) as exc:
         failed = where_error(exc)
-        await _finished(setup, speech, started, ok=False, message=failed.say(speech.say),
-                        said=failed.args[0], params=failed.params)
+        await _finished(setup, speech, started, ok=False, message=failed.said(speech.say),
+                        said=failed.message, params=failed.params)
         raise
     seconds = max(setup.clock() - started, 0.0)
     said, params = done_words(snapshot.stats, seconds, pruned)

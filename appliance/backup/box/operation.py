@@ -7,17 +7,22 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from threading import Event
 
-from appliance.backup.box import words
 from appliance.backup.box.backupstatus import FAILED, Status
 from appliance.backup.box.where import WhereError, where_error
-from appliance.backup.engine.backuperrors import BackupError
+from appliance.backup.engine.backuperrors import UNFORESEEN, BackupError
+from appliance.errors import UserError
 from appliance.i18n import N_
 
 logger = logging.getLogger(__name__)
 
 
-class Busy(Exception):
+class Busy(UserError):
     """Another backup operation is under way."""
+
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__(N_("Wait for the current task to end."))
 
 
 class Interrupted(BackupError):
@@ -65,11 +70,11 @@ class OperationSlot:
                                                  "completes it.")))
         except (WhereError, BackupError) as exc:
             said = where_error(exc)
-            self.status.end(FAILED, said.say(self._say), said.args[0], **said.params)
+            self.status.end(FAILED, said.said(self._say), said.message, **said.params)
             logger.error("%s failed: %s", self.status.action, exc)
         except Exception as exc:
-            self.status.end(FAILED, self._say(words.OTHER, detail=str(exc) or repr(exc)),
-                            words.OTHER, detail=str(exc) or repr(exc))
+            self.status.end(FAILED, self._say(UNFORESEEN, detail=str(exc) or repr(exc)),
+                            UNFORESEEN, detail=str(exc) or repr(exc))
             logger.exception("%s failed", self.status.action)
 
     async def stop(self) -> None:

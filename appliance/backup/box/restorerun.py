@@ -15,7 +15,7 @@ from appliance.backup.box.operation import OperationSlot, Stopper
 from appliance.backup.box.ownerspeech import OwnerSpeech
 from appliance.backup.box.snapshotreading import in_drive
 from appliance.backup.engine import backuptree
-from appliance.backup.engine.backuperrors import BackupError
+from appliance.backup.engine.backuperrors import DAMAGED, BackupError
 from appliance.backup.engine.index import ChunkIndex
 from appliance.backup.engine.repository import Repository
 from appliance.backup.engine.restorer import RestoreReport, Restorer, find
@@ -74,7 +74,8 @@ def restore_into(repo: Repository, snapshot_id: str, path: str, data_dir: Path,
                           progress=_tracker(status, stopper)).run([path])
         if report.damaged:
             raise BackupError(f"{len(report.damaged)} items couldn't be restored (damaged "
-                              "in the backup); try an older snapshot")
+                              "in the backup); try an older snapshot", code=DAMAGED,
+                              count=len(report.damaged))
         stamp = time.strftime("%Y-%m-%d %H.%M", time.localtime(snapshot.time))
         folder = unused(data_dir / "files", f"{label} {stamp}")
         folder.mkdir(parents=True)

@@ -28,7 +28,7 @@ async def listing(setup: BackupSetup, snapshot_id: str, path: str
         index = repo.load_index()
         entry = find(repo, index, snapshot, in_drive(path))
         if entry["type"] != backuptree.DIR:
-            raise BackupError(f"{path} is not a folder")
+            raise WhereError(N_("That is a file, not a folder."), status=404)
         try:
             return snapshot, repo.read_tree(index, entry["tree"])
         finally:

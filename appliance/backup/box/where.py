@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from appliance.backup.box.backupplan import DISK, REPOS, Target
-from appliance.backup.box.words import words_for
 from appliance.backup.engine.backuperrors import BackupError
 from appliance.datadisk.choice import SUPPORTED  # what the helper mounts
+from appliance.errors import UserError
 from appliance.i18n import N_
 from appliance.platform import Platform
 from appliance.platform.disks import Disk
@@ -20,22 +18,15 @@ NOT_PLUGGED = N_("The backup disk is not plugged in. Plug it in: the backup star
 NO_HELPER = N_("This box can't mount the backup disk (it runs without its disk helper).")
 
 
-class WhereError(Exception):
+class WhereError(UserError):
     """The backup disk or folder can't be reached; the message (to translate) is for the owner."""
 
-    def __init__(self, message: str, **params: Any) -> None:
-        super().__init__(message)
-        self.params = params
+    status = 503
 
     @classmethod
     def of(cls, exc: BackupError) -> WhereError:
         """Return the owner's words for an engine error."""
-        message, params = words_for(exc)
-        return cls(message, **params)
-
-    def say(self, translate: Callable[..., str]) -> str:
-        """Return the message in the language `translate` speaks."""
-        return translate(self.args[0], **self.params)
+        return cls(exc.message, status=exc.status, **exc.params)
 
 
 def where_error(exc: WhereError | BackupError) -> WhereError:
