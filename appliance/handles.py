@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Iterator, Mapping, Sequence
 
 from aiohttp import web
@@ -79,5 +78,5 @@ def context_for(app: web.Application, service: Service,
         tools=ToolsFolder(settings.system, settings.woob_repository),
         installed=installed,
         logger=logging.getLogger(f"hearth.service.{service.id}"),
-        clock=time.time,
+        clock=app[keys.PLATFORM].clock,
     )

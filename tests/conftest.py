@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -37,10 +38,13 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data=tmp_path / "data", host="127.0.0.1", port=0)
 
 
-async def start_client(settings: Settings, services: Sequence[Service] | None = None
-                       ) -> TestClient:
-    """Start the real app on a loopback port and return a client with its own cookies."""
-    platform = Platform(notifier=NullNotifier(), disks=FakeDisks())
+async def start_client(settings: Settings, services: Sequence[Service] | None = None,
+                       *, clock: Callable[[], float] = time.time) -> TestClient:
+    """Start the real app on a loopback port and return a client with its own cookies.
+
+    `clock` is the wall clock the services read (a test moves it to cross a boundary).
+    """
+    platform = Platform(notifier=NullNotifier(), disks=FakeDisks(), clock=clock)
     app = create_app(settings, platform=platform, services=services)
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()

@@ -43,12 +43,16 @@ class DeviceGuard:
     Allowed: disks udev reports as removable or on USB, and their partitions, but
     never the disk the system runs from. Loop devices only with `loop_images` (for
     tests), and only those whose backing file lies in that folder, so that a test
-    never touches a loop device someone else set up.
+    never touches a loop device someone else set up. The system disk is found from
+    the mount and swap tables under `proc` and the device links under `sysfs`.
     """
 
-    def __init__(self, *, loop_images: Path | None = None, context: Any = None) -> None:
+    def __init__(self, *, loop_images: Path | None = None, context: Any = None,
+                 proc: Path = Path("/proc"), sysfs: Path = Path("/sys")) -> None:
         self.loop_images = loop_images
         self.context = context if context is not None else pyudev.Context()
+        self.proc = proc
+        self.sysfs = sysfs
 
     def by_device(self, path: object) -> Any:
         """Return the udev device named `path`, once checked and allowed."""
@@ -99,7 +103,8 @@ class DeviceGuard:
             disk = Disk.from_udev(whole, mounts=Mounts())
             if not (disk.usb or disk.removable):
                 raise Refused(f"{node} is not a removable disk; {_USB_ONLY}")
-        if whole.sys_name in system_disks(Mounts.read()):
+        mounts = Mounts.read(str(self.proc / "self/mountinfo"), self.sysfs)
+        if whole.sys_name in system_disks(mounts, str(self.proc / "swaps"), self.sysfs):
             raise Refused(f"{node} is on the disk Hearth runs from; Hearth never changes "
                           f"its own system disk")
 

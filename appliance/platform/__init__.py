@@ -1,6 +1,8 @@
 """Ports to the hardware and the system, and the real adapters behind them."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from appliance.platform.disks import Disks, UdevDisks
@@ -16,6 +18,7 @@ class Platform:
     notifier: Notifier = field(default_factory=SystemdNotifier.from_environ)
     disks: Disks = field(default_factory=UdevDisks)
     helper: HelperClient | None = None
+    clock: Callable[[], float] = time.time  # the wall clock services read (tests move it)
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Platform:

@@ -183,9 +183,13 @@ def _same_origin(request: web.Request) -> bool:
     return origin == f"{request.scheme}://{request.host}"
 
 
-async def _check_csrf(request: web.Request, who: Identity | None) -> None:
+def _refuse_other_sites(request: web.Request) -> None:
     if not _same_origin(request):
         raise UserError(N_("This request came from another site and was refused."), status=403)
+
+
+async def _check_csrf(request: web.Request, who: Identity | None) -> None:
+    _refuse_other_sites(request)
     expected = who.session.csrf if who is not None and who.session is not None \
         else request.cookies.get(ANON_CSRF_COOKIE, "")
     given = request.headers.get(CSRF_HEADER) or await _form_csrf(request)
@@ -271,7 +275,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not getattr(handler_fn, "hearth_tokens", False):
             raise UserError(N_("Tokens only open the data API (/data/…)."), status=403)
     elif who is not None and who.device is not None:
-        pass  # HTTP Basic is no ambient browser credential for WebDAV's methods: no CSRF
+        # HTTP Basic carries no CSRF token, but a browser that cached a device's Basic
+        # credentials sends them along with another site's form: refuse other sites.
+        _refuse_other_sites(request)
     elif request.method not in _SAFE:
         await _check_csrf(request, who)
     response = await handler(request)

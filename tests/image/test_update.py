@@ -15,7 +15,7 @@ from appliance.updater.releases import Releases
 from appliance.updater.rollout import apply
 from appliance.updater.signature import new_key, sign
 from appliance.updater.status import UpdateStatus, write_status
-from tests.updates import Box, ImportRestarter, base_release, fake_wheel, make_box
+from tests.updates import Box, ServeRestarter, base_release, fake_wheel, make_box
 
 __all__ = ["base_release"]  # a fixture, shared with the web tests
 
@@ -31,9 +31,10 @@ def test_a_signed_update_runs_and_a_broken_one_is_rolled_back(
         box: tuple[Releases, Path, Path], tmp_path: Path) -> None:
     releases, keys, private = box
     good = fake_wheel(tmp_path, "0.2.0", "VERSION = '0.2.0'\n")
-    restarter = ImportRestarter(releases.current_link)
+    restarter = ServeRestarter(releases.current_link, tmp_path / "box-data")
     apply(good, sign(good, private), keys=keys, releases=releases, restarter=restarter, timeout=60)
     assert releases.current().name == "0.2.0"
+    assert (tmp_path / "box-data" / "store").is_dir()  # 0.2.0 served, on the box's data
 
     broken = fake_wheel(tmp_path, "0.3.0", "raise SystemExit('broken release')\n")
     with pytest.raises(UpdateError, match="rolled back; 0.2.0 runs again"):
@@ -48,7 +49,7 @@ def test_an_unsigned_or_foreign_update_changes_nothing(
         box: tuple[Releases, Path, Path], tmp_path: Path) -> None:
     releases, keys, _ = box
     wheel = fake_wheel(tmp_path, "0.2.0", "")
-    restarter = ImportRestarter(releases.current_link)
+    restarter = ServeRestarter(releases.current_link, tmp_path / "box-data")
     with pytest.raises(UpdateError, match="no signature"):
         apply(wheel, tmp_path / "missing.sig", keys=keys, releases=releases,
               restarter=restarter, timeout=60)
@@ -78,7 +79,8 @@ def run_pending(box: Box, tmp_path: Path) -> UpdateStatus | None:
     return apply_pending(tmp_path / "hearth" / "updates" / "pending",
                          work=tmp_path / "root" / "work", status=tmp_path / "root" / "status.json",
                          keys=box.keys, releases=box.releases,
-                         restarter=ImportRestarter(box.releases.current_link), timeout=60)
+                         restarter=ServeRestarter(box.releases.current_link,
+                                                  tmp_path / "box-data"), timeout=60)
 
 
 def status_file(tmp_path: Path) -> dict[str, object]:

@@ -33,13 +33,18 @@ class FakeRuns:
         self.error: str | None = None
         self.calls: list[str] = []
         self.gate: asyncio.Event | None = None
+        self.entered = asyncio.Event()  # set when a run has started
+        self.log: list[tuple[str, str]] = []  # ("start" or "end", account), in order
 
     async def __call__(self, core: Core, order: Order, outcome: Outcome) -> tuple[Outcome, Any]:
         self.calls.append(order.account_id)
+        self.log.append(("start", order.account_id))
+        self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
         if self.error:
             outcome.fail(self.error, f"fake {self.error}")
+        self.log.append(("end", order.account_id))
         return outcome, KEEP
 
 
@@ -73,21 +78,54 @@ async def settle(scheduler: Scheduler) -> None:
     await asyncio.gather(*[lv.task for lv in list(scheduler.live.values()) if lv.task])
 
 
-def test_slots_fall_inside_the_window_and_follow_the_frequency() -> None:
-    after = datetime(2024, 3, 4, 12, 0, tzinfo=UTC).timestamp()
-    for slot in (0.0, 0.3, 0.99):
-        daily = datetime.fromtimestamp(next_run("daily", (2, 4), slot, after, UTC), UTC)
-        assert daily.date().day == 5 and 2 <= daily.hour < 4
-        weekly = datetime.fromtimestamp(next_run("weekly", (2, 4), slot, after, UTC), UTC)
-        assert weekly.weekday() == int(slot * 7919) % 7 and 2 <= weekly.hour < 4
-        monthly = datetime.fromtimestamp(next_run("monthly", (0, 5), slot, after, UTC), UTC)
-        assert monthly.day == 1 + int(slot * 7919) % 28
-        hourly = next_run("hourly", (0, 24), slot, after, UTC)
-        assert 0 < hourly - after <= 3600
-    night = datetime(2024, 3, 4, 23, 30, tzinfo=UTC).timestamp()
-    assert datetime.fromtimestamp(next_run("hourly", (8, 20), 0.5, night, UTC), UTC).hour == 8
-    waits = [backoff(n, random.Random(1)) for n in range(1, 10)]
-    assert 240 <= waits[0] <= 360 and waits[1] > waits[0] and waits[-1] <= 6 * 3600 * 1.2
+class EdgeOfJitter(random.Random):
+    """A random source whose jitter is always the lowest (or highest) it may be."""
+
+    def __init__(self, highest: bool) -> None:
+        super().__init__(0)
+        self.highest = highest
+
+    def uniform(self, a: float, b: float) -> float:
+        return b if self.highest else a
+
+
+def at(year: int, month: int, day: int, hour: int, minute: int, second: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(("frequency", "window", "slot", "expected"), [
+    # After Monday 4 March 2024, 12:00: tomorrow, slot × the 2-hour window after 02:00.
+    ("daily", (2, 4), 0.0, at(2024, 3, 5, 2, 0)),
+    ("daily", (2, 4), 0.3, at(2024, 3, 5, 2, 36)),
+    ("daily", (2, 4), 0.99, at(2024, 3, 5, 3, 58, 48)),
+    # The weekday is int(slot × 7919) % 7: Monday (today's slot has passed), Wednesday, Sunday.
+    ("weekly", (2, 4), 0.0, at(2024, 3, 11, 2, 0)),
+    ("weekly", (2, 4), 0.3, at(2024, 3, 6, 2, 36)),
+    ("weekly", (2, 4), 0.99, at(2024, 3, 10, 3, 58, 48)),
+    # The day is 1 + int(slot × 7919) % 28: the 1st (of April: March's has passed), 24th, 28th.
+    ("monthly", (0, 5), 0.0, at(2024, 4, 1, 0, 0)),
+    ("monthly", (0, 5), 0.3, at(2024, 3, 24, 1, 30)),
+    ("monthly", (0, 5), 0.99, at(2024, 3, 28, 4, 57)),
+    # Hourly: slot × 60 minutes past each hour of the window, strictly after now.
+    ("hourly", (0, 24), 0.0, at(2024, 3, 4, 13, 0)),
+    ("hourly", (0, 24), 0.3, at(2024, 3, 4, 12, 18)),
+    ("hourly", (0, 24), 0.99, at(2024, 3, 4, 12, 59, 24)),
+])
+def test_slots_fall_inside_the_window_and_follow_the_frequency(
+        frequency: str, window: tuple[int, int], slot: float, expected: float) -> None:
+    assert next_run(frequency, window, slot, at(2024, 3, 4, 12, 0), UTC) == expected
+
+
+def test_an_hourly_run_after_its_window_waits_for_the_next_morning() -> None:
+    assert next_run("hourly", (8, 20), 0.5, at(2024, 3, 4, 23, 30), UTC) == \
+        at(2024, 3, 5, 8, 30)
+
+
+def test_backoff_doubles_from_five_minutes_up_to_six_hours_give_or_take_a_fifth() -> None:
+    lowest = [backoff(n, EdgeOfJitter(highest=False)) for n in range(1, 10)]
+    highest = [backoff(n, EdgeOfJitter(highest=True)) for n in range(1, 10)]
+    assert lowest == [240, 480, 960, 1920, 3840, 7680, 15360, 17280, 17280]
+    assert highest == [360, 720, 1440, 2880, 5760, 11520, 23040, 25920, 25920]
 
 
 async def test_an_account_runs_in_its_slot_and_backs_off_on_transient_errors(
@@ -172,14 +210,16 @@ async def test_at_most_n_runs_at_a_time(scheduler: Scheduler, clock: Clock,
     runs.gate = asyncio.Event()
     clock.now = max(first["next_run"], second["next_run"])
     assert len(await scheduler.tick()) == 2
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(runs.entered.wait(), 10)
     assert len(runs.calls) == 1  # the second waits for its turn
     statuses = sorted(lv.outcome.status for lv in scheduler.live.values())
     assert statuses == ["running", "waiting"]
     assert await scheduler.tick() == []  # neither is started twice
     runs.gate.set()
     await settle(scheduler)
-    assert sorted(runs.calls) == sorted([first["_id"], second["_id"]])
+    [one, two] = runs.calls
+    assert {one, two} == {first["_id"], second["_id"]}
+    assert runs.log == [("start", one), ("end", one), ("start", two), ("end", two)]
 
 
 async def test_removing_an_account_removes_its_runs(scheduler: Scheduler) -> None:

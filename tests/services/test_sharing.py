@@ -7,6 +7,7 @@ import re
 import shutil
 import time
 import zipfile
+from datetime import datetime
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from appliance.files import FileTree
 from appliance.settings import Settings
 from services.notes import SERVICE as NOTES
 from services.sharing import SERVICE as SHARING
-from tests.conftest import browser, page_csrf, start_client
+from tests.conftest import browser, onboard, page_csrf, start_client
 
 SECRET = b"the neighbours must never read this"
 
@@ -151,20 +152,39 @@ async def test_a_password_is_asked_and_wrong_ones_are_slowed_down(owner: TestCli
         assert again.status == 303
 
 
-async def test_an_expired_link_says_so(owner: TestClient) -> None:
-    put(owner, "/Photos/chat.jpg", b"cat")
-    link = await share(owner, "/Photos/chat.jpg", expires=time.strftime("%Y-%m-%d"))
-    async with browser(owner) as visitor:
-        assert (await visitor.get(link)).status == 200  # valid until the end of today
-        coll = owner.app[keys.CORE].collections["io.hearth.sharings"]
-        [doc] = coll.all()
-        await coll.put({**doc, "expires_at": time.time() - 86400})
-        for target in (link, link + "/download"):
-            gone = await visitor.get(target)
-            text = await gone.text()
-            assert gone.status == 410 and "This link expired on" in text, target
-            assert "Ask the person who shared it for a new link." in text
-    assert "Expired" in await (await owner.get("/s/")).text()
+class Clock:
+    """The box's wall clock, moved by the test."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_link_works_to_the_last_second_of_its_day_then_says_it_expired(
+        settings: Settings) -> None:
+    clock = Clock(datetime(2030, 6, 14, 9, 0).timestamp())  # box time, as the owner picks days
+    owner = await start_client(settings, [SHARING, NOTES], clock=clock)
+    try:
+        await onboard(owner)
+        put(owner, "/Photos/chat.jpg", b"cat")
+        link = await share(owner, "/Photos/chat.jpg", expires="2030-06-14")
+        async with browser(owner) as visitor:
+            clock.now = datetime(2030, 6, 14, 23, 59, 59).timestamp()
+            assert (await visitor.get(link)).status == 200
+            assert await (await visitor.get(link + "/download")).read() == b"cat"
+            assert "Expired" not in await (await owner.get("/s/")).text()
+            clock.now += 1  # midnight
+            for target in (link, link + "/download"):
+                gone = await visitor.get(target)
+                text = await gone.text()
+                assert gone.status == 410, target
+                assert ("This link expired on 2030-06-14. Ask the person who shared it "
+                        "for a new link.") in text, target
+        assert "Expired" in await (await owner.get("/s/")).text()
+    finally:
+        await owner.close()
 
 
 async def test_bad_expiry_dates_are_refused_plainly(owner: TestClient) -> None:

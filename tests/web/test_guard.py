@@ -160,3 +160,38 @@ async def test_broken_forms_and_odd_tokens_get_a_refusal_not_a_crash(client: Tes
     resp = await client.post("/login", data={"passphrase": "x"},
                              headers={"X-CSRF-Token": "\u00e9" * 32})
     assert resp.status == 403
+
+
+async def test_every_state_changing_route_refuses_a_signed_in_request_without_its_token(
+        client: TestClient) -> None:
+    await onboard(client)  # signed in: the session cookie a browser sends with any request
+    changing = [(method, pattern) for method, pattern, _route in walk(client.app)
+                if method not in ("GET", "OPTIONS")]
+    assert len(changing) > 40 and ("PUT", "/dav/{path}") in changing
+    for method, pattern in changing:
+        resp = await client.request(method, concrete(pattern), allow_redirects=False,
+                                    headers={"Accept": "application/json"})
+        assert resp.status == 403, f"{method} {pattern} answered {resp.status} without a token"
+        assert "did not come from this box" in (await resp.json())["error"], (method, pattern)
+    home = await client.get("/")
+    assert home.status == 200  # still signed in: each refusal was for the missing token
+
+
+async def test_another_site_cannot_use_the_basic_credentials_a_browser_keeps_for_webdav(
+        client: TestClient) -> None:
+    await onboard(client)
+    password, _device = await client.app[keys.CORE].devices.add("Laptop")
+    client.session.cookie_jar.clear()
+    basic = {"Authorization": aiohttp.encode_basic_auth("Laptop", password)}
+    evil = {**basic, "Origin": "http://evil.example"}
+    for method in ("POST", "PUT", "DELETE", "MKCOL", "MOVE", "PROPPATCH", "LOCK"):
+        resp = await client.request(method, "/dav/report.txt", data=b"stolen", headers={
+            **evil, "Destination": "/dav/elsewhere.txt"})
+        assert resp.status == 403, f"{method} from another site answered {resp.status}"
+    assert (await client.request("PROPFIND", "/dav/report.txt",
+                                 headers={**basic, "Depth": "0"})).status == 404
+    # The same device, from its own sync client (no Origin) or from this box's pages.
+    own = f"http://{client.host}:{client.port}"
+    assert (await client.put("/dav/report.txt", data=b"mine", headers=basic)).status == 201
+    assert (await client.put("/dav/report.txt", data=b"again",
+                             headers={**basic, "Origin": own})).status == 204

@@ -21,7 +21,7 @@ from appliance.updater.signature import new_key, sign
 from appliance.updater.status import UpdateStatus
 from appliance.updater.versions import MAX_UPDATE_BYTES
 from tests.conftest import onboard, page_csrf, start_client
-from tests.updates import Box, ImportRestarter, base_release, fake_wheel, make_box
+from tests.updates import Box, ServeRestarter, base_release, fake_wheel, make_box
 from tests.web.conftest import Box as ServedBox, NewContext
 from tests.web.test_browser import set_up_box
 
@@ -71,7 +71,8 @@ def updater(box: Box, tmp_path: Path) -> UpdateStatus | None:
     return apply_pending(pending_of(tmp_path), work=tmp_path / "root" / "work",
                          status=tmp_path / "root" / "status.json", keys=box.keys,
                          releases=box.releases,
-                         restarter=ImportRestarter(box.releases.current_link), timeout=60)
+                         restarter=ServeRestarter(box.releases.current_link,
+                                                  tmp_path / "box-data"), timeout=60)
 
 
 async def run_updater(box: Box, tmp_path: Path) -> UpdateStatus | None:

@@ -29,10 +29,11 @@ class Mounts:
         self.entries = tuple(entries)
 
     @classmethod
-    def read(cls, path: str = "/proc/self/mountinfo") -> Mounts:
-        """Return the mount table read now."""
+    def read(cls, path: str = "/proc/self/mountinfo", sysfs: Path = Path("/sys")) -> Mounts:
+        """Return the mount table read now (`sysfs` names FUSE and btrfs sources' disks)."""
         with open(path, encoding="utf-8", errors="surrogateescape") as table:
-            return cls(entry for entry in map(_mount_of, table) if entry is not None)
+            found = (_mount_of(line, sysfs) for line in table)
+            return cls(entry for entry in found if entry is not None)
 
     def targets(self, devnum: int) -> list[str]:
         """Return where the block device numbered `devnum` is mounted, first mount first."""
@@ -44,7 +45,7 @@ class Mounts:
         return found[-1] if found else None
 
 
-def _mount_of(line: str) -> Mount | None:
+def _mount_of(line: str, sysfs: Path = Path("/sys")) -> Mount | None:
     fields = line.split()
     try:
         separator = fields.index("-")
@@ -55,7 +56,7 @@ def _mount_of(line: str) -> Mount | None:
     target, source = _unescape_octal(target), _unescape_octal(source)
     devnum = os.makedev(major, minor)
     if major == 0:  # a FUSE or network filesystem: the source may still name a block device
-        devnum = _block_number(source) or devnum
+        devnum = _block_number(source, sysfs) or devnum
     return Mount(devnum=devnum, source=source, target=target, fstype=fstype)
 
 
@@ -63,13 +64,13 @@ def _unescape_octal(text: str) -> str:
     return re.sub(r"\\([0-7]{3})", lambda found: chr(int(found.group(1), 8)), text)
 
 
-def _block_number(path: str) -> int | None:
+def _block_number(path: str, sysfs: Path = Path("/sys")) -> int | None:
     """Return the device number of the block device `path` names (/dev/sdb1), or None."""
     if not path.startswith("/dev/"):
         return None
     name = path[len("/dev/"):]
     try:  # sysfs first: under PrivateDevices= the daemon's /dev has no disks
-        major, minor = Path("/sys/class/block", name, "dev").read_text().split(":")
+        major, minor = Path(sysfs, "class/block", name, "dev").read_text().split(":")
         return os.makedev(int(major), int(minor))
     except (OSError, ValueError):
         pass  # not a kernel name (/dev/mapper/…, /dev/disk/by-uuid/…): ask the node
@@ -80,18 +81,22 @@ def _block_number(path: str) -> int | None:
     return status.st_rdev if stat.S_ISBLK(status.st_mode) else None
 
 
-def system_disks(mounts: Mounts, swaps: str = "/proc/swaps") -> frozenset[str]:
-    """Return the kernel names of the disks the system runs from (e.g. {"mmcblk0"})."""
+def system_disks(mounts: Mounts, swaps: str = "/proc/swaps",
+                 sysfs: Path = Path("/sys")) -> frozenset[str]:
+    """Return the kernel names of the disks the system runs from (e.g. {"mmcblk0"}).
+
+    `swaps` and `sysfs` are where the swap table and sysfs are read (tests pass a fake tree).
+    """
     numbers = {entry.devnum for entry in mounts.entries if entry.target in SYSTEM_MOUNTS}
     try:
         with open(swaps, encoding="utf-8") as table:
-            numbers.update(filter(None, (_block_number(line.split()[0]) for line in table
+            numbers.update(filter(None, (_block_number(line.split()[0], sysfs) for line in table
                                          if line.startswith("/dev/"))))
     except OSError:
         pass
     names = set()
     for number in numbers:
-        node = Path(f"/sys/dev/block/{os.major(number)}:{os.minor(number)}")
+        node = Path(sysfs, f"dev/block/{os.major(number)}:{os.minor(number)}")
         if node.exists():
             node = node.resolve()
             names.add(node.parent.name if (node / "partition").exists() else node.name)
