@@ -11,7 +11,7 @@ from appliance.files.entry import TRASH_ID, Doc, moved, new_doc
 from appliance.files.errors import Conflict, FilesError
 from appliance.files.names import join, rebase, split
 from appliance.store import Collection, StoreError
-from appliance.store import Conflict as StoreConflict
+from appliance.store import DocumentConflict
 
 logger = logging.getLogger(__name__)
 BATCH = 256  # writes in flight at once, so that they share the store's fsyncs
@@ -141,7 +141,7 @@ async def _batched(docs: Sequence[Doc], write: Callable[[Doc], Any]) -> list[Any
         done = await asyncio.gather(*(write(d) for d in docs[start:start + BATCH]),
                                     return_exceptions=True)
         for outcome in done:
-            if isinstance(outcome, StoreConflict):
+            if isinstance(outcome, DocumentConflict):
                 raise Conflict("the file list changed meanwhile (another device?); "
                                "reload and try again") from outcome
             if isinstance(outcome, StoreError):

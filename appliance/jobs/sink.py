@@ -12,7 +12,7 @@ from appliance.files import FileTree, FilesError, NotFound, check_name
 from appliance.jobs.dedup import MissingKey, record_id
 from appliance.jobs.manifest import Manifest
 from appliance.jobs.protocol import ProtocolError, clip
-from appliance.store import Collection, Conflict, InvalidDocument
+from appliance.store import Collection, DocumentConflict, InvalidDocument
 
 BATCH = 500  # records written together (they share the store's fsyncs)
 REJECTS_LOGGED = 20
@@ -112,7 +112,7 @@ class Sink:
             return
         try:
             await coll.put(merged)
-        except Conflict:  # the owner edited it meanwhile: theirs wins
+        except DocumentConflict:  # the owner edited it meanwhile: theirs wins
             self.duplicates += 1
             return
         self.updated[doctype] += 1
@@ -125,7 +125,7 @@ class Sink:
             results = await asyncio.gather(*(coll.create(doc) for doc in docs.values()),
                                            return_exceptions=True)
             for result in results:
-                if isinstance(result, Conflict):  # another run stored it meanwhile
+                if isinstance(result, DocumentConflict):  # another run stored it meanwhile
                     self.duplicates += 1
                 elif isinstance(result, InvalidDocument):
                     self._reject(clip(result, 300))

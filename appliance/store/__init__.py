@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from appliance.store.collection import Collection
 from appliance.store.errors import (
-    Conflict,
+    DocumentConflict,
     InvalidDoctype,
     InvalidDocument,
     InvalidSelector,
-    NotFound,
+    DocumentNotFound,
     StoreError,
     StoreLocked,
 )
@@ -16,11 +16,11 @@ from appliance.store.store import Store
 
 __all__ = [
     "Collection",
-    "Conflict",
+    "DocumentConflict",
     "InvalidDoctype",
     "InvalidDocument",
     "InvalidSelector",
-    "NotFound",
+    "DocumentNotFound",
     "Store",
     "StoreError",
     "StoreLocked",

@@ -10,7 +10,7 @@ from appliance.store.waiters import FutureWaiter
 from appliance.store.documents import (
     Doc, build, check_fields, check_id, clone, new_id, next_rev,
 )
-from appliance.store.errors import Conflict, InvalidDocument, InvalidSelector, NotFound
+from appliance.store.errors import DocumentConflict, InvalidDocument, InvalidSelector, DocumentNotFound
 from appliance.store.journal import del_line, put_line
 from appliance.store.memtable import Change, MemTable
 from appliance.store.selector import Selector, SortOrder
@@ -103,24 +103,24 @@ class Collection:
         return [clone(doc) for doc in self._mem.documents()]
 
     def _expect(self, doc_id: str, rev: object, *, deleting: bool = False) -> str | None:
-        """Return the current rev if rev may write doc_id, else raise Conflict or NotFound."""
+        """Return the current rev if rev may write doc_id, else raise DocumentConflict or DocumentNotFound."""
         current = self._mem.docs.get(doc_id)
         if current is None and deleting:
-            raise NotFound(f"there is no document {doc_id!r} in {self.doctype}")
+            raise DocumentNotFound(f"there is no document {doc_id!r} in {self.doctype}")
         if current is None:
             if rev is not None:
-                raise Conflict(
+                raise DocumentConflict(
                     f"document {doc_id!r} doesn't exist in {self.doctype} (was it "
                     "deleted?); to store it again, send it without _rev"
                 )
             return None
         if rev is None:
-            raise Conflict(
+            raise DocumentConflict(
                 f"document {doc_id!r} already exists in {self.doctype}; send its "
                 "current _rev to change it"
             )
         if rev != current["_rev"]:
-            raise Conflict(
+            raise DocumentConflict(
                 f"document {doc_id!r} in {self.doctype} changed since revision {rev} "
                 f"(it is at {current['_rev']}); read it again and redo the change"
             )

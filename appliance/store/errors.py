@@ -15,13 +15,13 @@ class StoreLocked(StoreError):
     """Another running Hearth holds the store folder."""
 
 
-class Conflict(StoreError):
+class DocumentConflict(StoreError):
     """A write was based on a stale revision, or the id is already taken."""
 
     status = 409
 
 
-class NotFound(StoreError):
+class DocumentNotFound(StoreError):
     """The document doesn't exist."""
 
     status = 404

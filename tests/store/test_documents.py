@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from appliance.store import (
-    Collection, Conflict, InvalidDoctype, InvalidDocument, NotFound, Store, StoreError,
+    Collection, DocumentConflict, InvalidDoctype, InvalidDocument, DocumentNotFound, Store, StoreError,
 )
 from tests.store.conftest import DOCTYPE
 
@@ -39,10 +39,10 @@ async def test_put_bumps_rev_and_stale_or_missing_rev_conflicts(coll: Collection
     first = await coll.create({"_id": "note-1", "text": "a"})
     second = await coll.put({**first, "text": "b"})
     assert second["_id"] == "note-1" and rev_number(second) == 2
-    with pytest.raises(Conflict, match="changed since revision"):
+    with pytest.raises(DocumentConflict, match="changed since revision"):
         await coll.put({**first, "text": "c"})
     without_rev = {k: v for k, v in second.items() if k != "_rev"}
-    with pytest.raises(Conflict, match="send its current _rev"):
+    with pytest.raises(DocumentConflict, match="send its current _rev"):
         await coll.put(without_rev)
     assert coll.get("note-1") == second
 
@@ -50,14 +50,14 @@ async def test_put_bumps_rev_and_stale_or_missing_rev_conflicts(coll: Collection
 async def test_put_creates_at_a_new_id_but_not_with_a_rev(coll: Collection) -> None:
     made = await coll.put({"_id": "settings", "theme": "dark"})
     assert rev_number(made) == 1
-    with pytest.raises(Conflict, match="doesn't exist"):
+    with pytest.raises(DocumentConflict, match="doesn't exist"):
         await coll.put({"_id": "ghost", "_rev": made["_rev"]})
     assert coll.get("ghost") is None
 
 
 async def test_create_refuses_a_taken_id_and_a_rev(coll: Collection) -> None:
     await coll.create({"_id": "same", "n": 1})
-    with pytest.raises(Conflict, match="already exists"):
+    with pytest.raises(DocumentConflict, match="already exists"):
         await coll.create({"_id": "same", "n": 2})
     with pytest.raises(InvalidDocument, match="use put"):
         await coll.create({"_id": "other", "_rev": "1-" + "0" * 32})
@@ -67,11 +67,11 @@ async def test_create_refuses_a_taken_id_and_a_rev(coll: Collection) -> None:
 async def test_delete_needs_current_rev_and_missing_is_not_found(coll: Collection) -> None:
     doc = await coll.create({"n": 1})
     updated = await coll.put({**doc, "n": 2})
-    with pytest.raises(Conflict):
+    with pytest.raises(DocumentConflict):
         await coll.delete(doc["_id"], doc["_rev"])
     await coll.delete(doc["_id"], updated["_rev"])
     assert coll.get(doc["_id"]) is None
-    with pytest.raises(NotFound, match="no document"):
+    with pytest.raises(DocumentNotFound, match="no document"):
         await coll.delete(doc["_id"], updated["_rev"])
 
 
@@ -82,7 +82,7 @@ async def test_concurrent_puts_on_one_rev_let_exactly_one_win(coll: Collection) 
     )
     won = [r for r in results if isinstance(r, dict)]
     assert len(won) == 1
-    assert all(isinstance(r, Conflict) for r in results if not isinstance(r, dict))
+    assert all(isinstance(r, DocumentConflict) for r in results if not isinstance(r, dict))
     assert coll.get(doc["_id"]) == won[0]
 
 
