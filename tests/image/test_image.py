@@ -151,8 +151,11 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Builds]:
 
 
 def smoke(board: str, image: Path, *extra: str) -> dict[str, object]:
-    result = run(str(SMOKE), "--board", board, *extra, str(image))
-    assert result.returncode == 0, result.stderr[-4000:]
+    serial = image.with_suffix(".serial.log")
+    result = run(str(SMOKE), "--board", board, "--serial-log", str(serial), *extra, str(image))
+    # A box that never answered says why on its console: show its end with the error.
+    console = serial.read_text(errors="replace")[-3000:] if serial.exists() else "(no console log)"
+    assert result.returncode == 0, f"{result.stderr[-3000:]}\n--- the guest's console:\n{console}"
     report: dict[str, object] = json.loads(result.stdout.splitlines()[-1])
     print(f"{board}: {report}")
     return report
