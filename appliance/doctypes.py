@@ -97,7 +97,8 @@ def _check_fields(owner: str, fields: Mapping[str, FieldSpec], doc: Mapping[str,
         if isinstance(value, bool) and bool not in wanted and spec.type != "any":
             raise SchemaError(f"field '{label}' must be {spec.type}, not a boolean")
         if not isinstance(value, wanted):
-            raise SchemaError(f"field '{label}' must be {spec.type}, "
+            shown = "str" if spec.type == "link" else spec.type
+            raise SchemaError(f"field '{label}' must be {shown}, "
                               f"not {type(value).__name__}")
         if spec.type == "link" and not is_web_link(value):
             raise SchemaError(f"field '{label}' must be an http, https or relative link")
