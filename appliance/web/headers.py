@@ -2,10 +2,10 @@
 
 Pages run only the box's own scripts and style sheets (no inline script, no `on…=`
 attribute), can't be framed by another site, and tell other sites nothing of the
-address they came from. A file the Drive shows inline keeps the policy its handler
-chose (a sandbox), and may be framed by the box's own pages (the PDF preview); the
-visitor's pages of a share link send no referrer at all, since their address is the
-key. The `Server` header names no version: an anonymous visitor learns nothing of
+address they came from (not "no-referrer": forms would then send "Origin: null",
+which the guard refuses, and a share link's address is its key). A file the Drive
+shows inline keeps the policy its handler chose (a sandbox), and may be framed by the
+box's own pages (the PDF preview). The `Server` header names no version: an anonymous visitor learns nothing of
 what runs here.
 """
 from __future__ import annotations
@@ -25,11 +25,10 @@ PAGE_POLICY = "; ".join((
 ))
 # A file sent as itself (inline or to save): framed only by the box's own preview.
 FILE_POLICY = "frame-ancestors 'self'"
-SHARE_PREFIX = "/s/"
 SERVER_NAME = "Hearth"
 
 
-def secure(request: web.Request, response: web.StreamResponse) -> None:
+def secure(response: web.StreamResponse) -> None:
     """Add the security headers to an answer that has not chosen its own."""
     headers = response.headers
     is_file = hdrs.CONTENT_DISPOSITION in headers
@@ -40,8 +39,7 @@ def secure(request: web.Request, response: web.StreamResponse) -> None:
         framing = FILE_POLICY if is_file else "frame-ancestors 'none'"
         headers[hdrs.CONTENT_SECURITY_POLICY] = f"{policy}; {framing}"
     headers.setdefault(hdrs.X_CONTENT_TYPE_OPTIONS, "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer" if request.path.startswith(SHARE_PREFIX)
-                       else "same-origin")
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers[hdrs.SERVER] = SERVER_NAME
 
 
@@ -51,7 +49,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     try:
         response = await handler(request)
     except web.HTTPException as exc:  # a redirect, or a refusal nothing turned into a page
-        secure(request, exc)
+        secure(exc)
         raise
-    secure(request, response)
+    secure(response)
     return response
