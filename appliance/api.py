@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -12,9 +13,45 @@ from appliance.doctypes import SchemaError
 from appliance.errors import UserError
 from appliance.i18n import N_
 from appliance.store import Collection
+from appliance.store.selector import nesting_depth
 
 routes = web.RouteTableDef()
 MAX_FIND_LIMIT = 1000
+# What a document may hold: deeper nesting or longer numbers only serve to exhaust the
+# stack or the CPU (Python's int() of a long number is quadratic).
+MAX_DEPTH = 32
+MAX_NUMBER_CHARS = 64
+
+
+class _Unreadable(ValueError):
+    """A JSON body within the size limit that this box still won't read."""
+
+
+def _number(kind: type[int] | type[float]) -> Any:
+    def parse(literal: str) -> int | float:
+        if len(literal) > MAX_NUMBER_CHARS:
+            raise _Unreadable(f"a number has more than {MAX_NUMBER_CHARS} characters")
+        value = kind(literal)
+        if not math.isfinite(value):
+            raise _Unreadable(f"{literal} is out of range")
+        return value
+    return parse
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise _Unreadable(f"{name} is not a JSON number")
+
+
+def read_json(raw: bytes) -> Any:
+    """Return the JSON in `raw`; raise ValueError for what is malformed, too deep or too long."""
+    try:
+        data = json.loads(raw, parse_int=_number(int), parse_float=_number(float),
+                          parse_constant=_no_constant)
+    except RecursionError:
+        raise _Unreadable(f"it nests more than {MAX_DEPTH} levels deep") from None
+    if nesting_depth(data, stop_at=MAX_DEPTH) > MAX_DEPTH:
+        raise _Unreadable(f"it nests more than {MAX_DEPTH} levels deep")
+    return data
 
 
 def _allow(request: web.Request, doctype: str, verb: str) -> None:
@@ -58,8 +95,8 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if len(raw) > limit:
         raise too_large
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = read_json(raw)
+    except ValueError as exc:  # malformed (JSONDecodeError, UnicodeDecodeError) or too much
         raise UserError(N_("The body is not valid JSON: %(why)s"), why=str(exc)) from None
     if not isinstance(data, dict):
         raise UserError(N_("The body must be a JSON object."))

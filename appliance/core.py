@@ -14,7 +14,7 @@ from pathlib import Path
 from appliance.auth.devices import Devices
 from appliance.auth.sessions import Sessions
 from appliance.auth.tokens import Tokens
-from appliance.doctypes import Doctype
+from appliance.doctypes import Doctype, FieldSpec
 from appliance.durable import atomic_write
 from appliance.files import DOCTYPE as FILES_DOCTYPE
 from appliance.files import INDEXES as FILES_INDEXES
@@ -27,11 +27,18 @@ from appliance.store import Collection, Store
 
 logger = logging.getLogger(__name__)
 
+NOTIFICATION_FIELDS = {
+    "kind": FieldSpec("str"), "title": FieldSpec("str", required=True, nullable=False),
+    "body": FieldSpec("str"), "created_at": FieldSpec("number"), "read": FieldSpec("bool"),
+    # what it is about, and the page that shows it
+    "about": FieldSpec("dict", fields={"doctype": FieldSpec("str"), "id": FieldSpec("str"),
+                                       "href": FieldSpec("link")}),
+}
 CORE_DOCTYPES = (
     Doctype("io.hearth.owner", private=True),
     Doctype("io.hearth.sessions", private=True),
     Doctype("io.hearth.tokens", indexes=("hash",), private=True),
-    Doctype("io.hearth.notifications", indexes=("read",)),
+    Doctype("io.hearth.notifications", indexes=("read",), fields=NOTIFICATION_FIELDS),
     Doctype("io.hearth.devices", indexes=("name",), private=True),
     Doctype(FILES_DOCTYPE, indexes=FILES_INDEXES, api_writable=False),
 )
@@ -143,7 +150,8 @@ async def _open(settings: Settings, doctypes: dict[str, Doctype], data_dir: Path
         collections=collections,
         owner=Owner(collections["io.hearth.owner"]),
         sessions=Sessions(collections["io.hearth.sessions"],
-                          max_age=settings.session_days * 86400.0),
+                          max_age=settings.session_days * 86400.0,
+                          lifetime=settings.session_lifetime_days * 86400.0),
         tokens=Tokens(collections["io.hearth.tokens"]),
         notifications=Notifications(collections["io.hearth.notifications"]),
         devices=Devices(collections["io.hearth.devices"]),

@@ -55,6 +55,9 @@ class Settings:
                                 flag="KIB", low=1, high=1024 * 1024)
     session_days: int = _setting("Days a login stays valid without being used.", 30,
                                  flag="DAYS", low=1, high=3650)
+    session_lifetime_days: int = _setting(
+        "Days a login lasts at most after signing in, however often it is used.", 90,
+        flag="DAYS", low=1, high=3650)
     max_connector_runs: int = _setting(
         "How many connectors may run at the same time (1 suits a Raspberry Pi).", 1,
         flag="N", low=1, high=16)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 from aiohttp.test_utils import TestClient
 
@@ -140,3 +141,28 @@ async def test_a_write_is_answered_only_once_durable(owner: TestClient) -> None:
     doc_id = (await resp.json())["id"]
     journal = owner.app[keys.CORE].data_dir / "store" / "io.hearth.notes.test" / "journal.log"
     assert doc_id in journal.read_text()
+
+
+async def test_bodies_made_to_exhaust_the_box_get_400_not_500(owner: TestClient) -> None:
+    h = {**await _headers(owner), "Content-Type": "application/json"}
+    bodies = {
+        "deep": b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "deep but parseable": b'{"a": ' + b"[" * 200 + b"]" * 200 + b"}",
+        "long number": b'{"a": ' + b"9" * 5000 + b"}",
+        "long float": b'{"a": 0.' + b"1" * 5000 + b"}",
+        "infinite": b'{"a": 1e999}',
+        "not a number": b'{"a": NaN}',
+    }
+    for what, body in bodies.items():
+        resp = await owner.post(URL, data=body, headers=h)
+        assert resp.status == 400, what
+        assert "error" in await resp.json(), what
+    deep_nots = '{"$not": ' * 5000 + '{"a": 1}' + "}" * 5000
+    deep_list = '{"a": {"$in": ' + "[" * 40 + "1" + "]" * 40 + "}}"
+    for selector in (deep_nots, deep_list):
+        resp = await owner.post(URL + "_find", data=f'{{"selector": {selector}}}', headers=h)
+        assert resp.status == 400
+        assert "levels deep" in (await resp.json())["error"]
+    shallow = await owner.post(URL + "_find", data=json.dumps(
+        {"selector": {"$not": {"$not": {"a": {"$in": [[1]]}}}}}), headers=h)
+    assert shallow.status == 200 and (await shallow.json())["docs"] == []  # nothing written

@@ -40,13 +40,21 @@ class Session:
 
 
 class Sessions:
-    """Create, look up and end the owner's sessions."""
+    """Create, look up and end the owner's sessions.
 
-    def __init__(self, coll: Collection, *, max_age: float,
+    A session ends `max_age` seconds after it was last used, and `lifetime` seconds
+    after it began however much it is used, so a stolen cookie doesn't last forever.
+    """
+
+    def __init__(self, coll: Collection, *, max_age: float, lifetime: float = float("inf"),
                  clock: Callable[[], float] = time.time) -> None:
         self._coll = coll
         self._max_age = max_age
+        self._lifetime = lifetime
         self._clock = clock
+
+    def _over(self, created_at: float, last_seen: float, now: float) -> bool:
+        return now - last_seen > self._max_age or now - created_at > self._lifetime
 
     async def create(self, *, user_agent: str, address: str) -> tuple[str, Session]:
         """Start a session and return its cookie token and record."""
@@ -66,7 +74,7 @@ class Sessions:
         if doc is None:
             return None
         session = Session.from_doc(doc)
-        if self._clock() - session.last_seen > self._max_age:
+        if self._over(session.created_at, session.last_seen, self._clock()):
             return None
         return session
 
@@ -102,7 +110,7 @@ class Sessions:
         """Return the live sessions, most recently used first."""
         now = self._clock()
         live = [Session.from_doc(d) for d in self._coll.all()]
-        live = [s for s in live if now - s.last_seen <= self._max_age]
+        live = [s for s in live if not self._over(s.created_at, s.last_seen, now)]
         return sorted(live, key=lambda s: s.last_seen, reverse=True)
 
     async def purge_expired(self) -> int:
@@ -110,7 +118,7 @@ class Sessions:
         now = self._clock()
         gone = 0
         for doc in self._coll.all():
-            if now - doc["last_seen"] > self._max_age:
+            if self._over(doc["created_at"], doc["last_seen"], now):
                 await self._coll.delete(doc["_id"], doc["_rev"])
                 gone += 1
         return gone

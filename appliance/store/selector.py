@@ -18,6 +18,23 @@ _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
 }
 _FIELD_OPERATORS = ("$eq", "$ne", *_COMPARISONS, "$in", "$nin", "$exists", "$not")
 _COMBINATORS = ("$and", "$or", "$not")
+# Deeper than any selector a person writes; deep enough nesting would exhaust the stack.
+MAX_DEPTH = 32
+
+
+def nesting_depth(value: object, *, stop_at: int) -> int:
+    """Return how deeply lists and objects nest in a JSON value (counting stops past `stop_at`)."""
+    deepest = 0
+    pending: list[tuple[object, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > stop_at:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def resolve(doc: Any, path: Sequence[str]) -> Any:
@@ -40,6 +57,8 @@ class Selector:
     """A compiled selector: raises InvalidSelector at once if malformed."""
 
     def __init__(self, selector: object) -> None:
+        if nesting_depth(selector, stop_at=MAX_DEPTH) > MAX_DEPTH:
+            raise InvalidSelector(f"a selector may nest at most {MAX_DEPTH} levels deep")
         self.matches: Matcher = _selector(selector)
         self.equalities: list[tuple[str, list[Any]]] = []
         _collect_equalities(selector, "", self.equalities)

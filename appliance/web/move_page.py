@@ -90,8 +90,14 @@ async def restore_start(request: web.Request) -> web.StreamResponse:
 @routes.get(PAGE + "/status")
 @public
 async def restore_status(request: web.Request) -> web.Response:
-    """Say how far the move is (nothing else: anyone on the network may ask)."""
+    """Say how far the move is (nothing else: anyone on the network may ask).
+
+    Only while the box has no owner, or for the move that gave it one (its page waits
+    for the end): once onboarded, a visitor learns nothing here.
+    """
     box = request.config_dict[BACKUPS]
+    if request.config_dict[keys.CORE].owner.onboarded and box.status.action != MOVE:
+        raise web.HTTPNotFound()
     status = box.status if box.status.action == MOVE else Status()
     return web.json_response(status.as_json(translator(request), sizes_for(request)),
                              headers={"Cache-Control": "no-store"})

@@ -5,7 +5,7 @@ import logging
 
 from aiohttp import web
 
-from appliance import __version__, keys
+from appliance import keys
 from appliance.web.guard import (SESSION_COOKIE, always_open, identity, public,
                                    set_session_cookie)
 from appliance.owner import OwnerError
@@ -33,9 +33,13 @@ async def start_session(request: web.Request, target: str) -> web.HTTPException:
 @routes.get("/healthz")
 @always_open
 async def healthz(request: web.Request) -> web.Response:
-    """Say the daemon serves, and whether the owner's data is in reach (for monitors)."""
+    """Say the daemon serves, and whether the owner's data is in reach (for monitors).
+
+    No version: anyone on the network may ask, and a version tells an attacker which
+    flaws to try (the owner reads it in Settings).
+    """
     core = request.config_dict[keys.CORE]
-    return web.json_response({"status": "ok", "version": __version__,
+    return web.json_response({"status": "ok",
                               "data": "ok" if core.available else "unavailable"})
 
 

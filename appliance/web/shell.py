@@ -10,6 +10,7 @@ from aiohttp import web
 
 from appliance import keys
 from appliance.web.guard import csrf_token, identity
+from appliance.doctypes import is_web_link
 from appliance.i18n import DEFAULT, LANGUAGES, from_accept_language
 
 LANG_COOKIE = "hearth_lang"
@@ -83,8 +84,11 @@ def setup_templates(app: web.Application, extra_packages: tuple[str, ...]) -> No
     """Give the app the shell's templates plus each service's own."""
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("appliance.web", "templates")]
     loaders += [jinja2.PackageLoader(pkg, "templates") for pkg in extra_packages]
-    aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True,
-                         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = aiohttp_jinja2.setup(app, loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                               undefined=jinja2.StrictUndefined, trim_blocks=True,
+                               lstrip_blocks=True)
+    # `{% if x is web_link %}`: a stored value becomes a link only if a browser can't run it
+    env.tests["web_link"] = is_web_link
 
 
 def render(name: str, request: web.Request, context: Mapping[str, Any] | None = None, *,

@@ -12,7 +12,7 @@ DOCTYPE = Doctype(
     # version 1 added tags; older bookmarks get none.
     migrations=(lambda doc: {**doc, "tags": doc.get("tags", [])},),
     fields={
-        "url": FieldSpec("str", required=True, nullable=False),
+        "url": FieldSpec("link", required=True, nullable=False),
         "title": FieldSpec("str", required=True, nullable=False),
         "tags": FieldSpec("list"),
         "created_at": FieldSpec("number"),

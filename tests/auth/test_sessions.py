@@ -70,3 +70,19 @@ async def test_purge_deletes_only_the_expired_sessions(collection: Collection) -
     assert await sessions.purge_expired() == 0
     assert await sessions.end_all(keep=new.id) == 0
     assert await sessions.end(new.id) and not await sessions.end(new.id)
+
+
+async def test_a_session_used_every_day_still_ends_its_lifetime_after_sign_in(
+        collection: Collection) -> None:
+    clock = Clock()
+    sessions = Sessions(collection, max_age=30 * DAY, lifetime=90 * DAY, clock=clock)
+    token, session = await sessions.create(user_agent="Firefox", address="192.168.1.20")
+    while clock.now < 1000.0 + 90 * DAY:  # a stolen cookie, used daily to keep it fresh
+        live = sessions.lookup(token)
+        assert live is not None
+        await sessions.touch(live)
+        clock.now += DAY
+    clock.now = 1000.0 + 90 * DAY + 1
+    assert sessions.lookup(token) is None
+    assert sessions.list() == []
+    assert await sessions.purge_expired() == 1

@@ -178,3 +178,14 @@ async def test_indexed_and_unindexed_finds_agree(store: Store) -> None:
         if len(indexed._mem.candidates(Selector(selector))) < len(indexed):  # noqa: SLF001
             narrowed += 1
     assert narrowed > 100  # the indexes were really used
+
+
+def test_a_selector_nested_past_the_limit_is_refused_not_a_crash() -> None:
+    deep: dict[str, Any] = {"a": 1}
+    for _ in range(5000):  # deep enough to exhaust Python's stack if it were compiled
+        deep = {"$not": deep}
+    with pytest.raises(InvalidSelector, match="levels deep"):
+        Selector(deep)
+    with pytest.raises(InvalidSelector, match="levels deep"):
+        Selector({"a": {"$in": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}})
+    assert Selector({"$not": {"$not": {"a": 1}}}).matches({"a": 1})

@@ -36,6 +36,9 @@
     };
     setTimeout(refresh, 2000);
   }
+  // A waiting page (the data disk is out of reach) reloads itself until the box is back.
+  const reloading = document.querySelector("[data-reload-after]");
+  if (reloading) setTimeout(() => window.location.reload(), reloading.dataset.reloadAfter * 1000);
   const meta = document.querySelector('meta[name="csrf-token"]');
   window.hearth = {
     csrf: meta ? meta.content : "",
