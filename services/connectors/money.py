@@ -10,4 +10,4 @@ MAX_AMOUNT = Decimal("1e12")
 
 def sane(value: Decimal) -> bool:
     """Tell whether an amount is finite and no larger than MAX_AMOUNT either way."""
-    return value.is_finite() and abs(value) <= MAX_AMOUNT
+    return value.is_finite() and value.copy_abs() <= MAX_AMOUNT  # abs() overflows at 1e9999999999
