@@ -144,3 +144,15 @@ async def test_a_long_camt_statement_keeps_every_entry_of_its_account(core: Core
     assert sorted(-float(op["amount"]) for op in ops) == [n + 0.01 for n in range(1, 451)]
     [account] = core.collections[ACCOUNTS].find({})
     assert {op["account"] for op in ops} == {account["_id"]}
+
+
+async def test_a_line_with_an_absurd_amount_is_skipped_and_said_and_the_rest_is_read(
+        core: Core) -> None:
+    drop(core, "/Compte", content={"export.csv": b'"Date";"Libelle";"Montant"\n'
+                                                 b"15/03/2024;CARTE MONOPRIX;1e999\n"
+                                                 b"16/03/2024;CAFE;-2,50\n"})
+    out = await run(core, "/Compte")
+    assert out.status == "ok" and out.saved[OPERATIONS] == 1, out.summary()
+    said = " ".join(line["message"] for line in out.log)
+    assert "export.csv, line 2 skipped: '1e999' is not an amount" in said
+    assert [o["amount"] for o in core.collections[OPERATIONS].all()] == [-2.5]

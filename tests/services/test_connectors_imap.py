@@ -1,7 +1,10 @@
 """The imap-invoices connector against a real Dovecot on loopback: rules, dedup, TLS, errors."""
 from __future__ import annotations
 
+import email
 from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.policy import compat32
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +198,21 @@ async def test_a_renumbered_mailbox_is_read_again_without_saving_twice(
     again = await account.run()
     assert "INBOX: new messages: 5, matching the rules: 3" in said(again)
     assert (again.status, again.saved, again.files, again.duplicates) == ("ok", {}, 0, 4)
+
+
+async def test_a_mail_with_a_broken_sender_is_skipped_and_said_and_not_read_again(
+        core: Core, dovecot: Dovecot) -> None:
+    pdfs = fill(dovecot)
+    broken = mail("factures@edf.fr", "Facture", "Montant : 1e999 €",
+                  pdf={"f.pdf": tiny_pdf("x")})
+    raw = broken.as_bytes().replace(b"From: Service client <factures@edf.fr>", b'From: "')
+    # compat32 keeps headers as text: the email package's header parser raises on this one
+    dovecot.append(email.message_from_bytes(raw, EmailMessage, policy=compat32))
+    account = mail_account(core, dovecot, senders="", subject_words="facture, invoice")
+    first = await account.run()
+    assert first.status == "ok", first.summary()
+    assert first.saved == {BILLS: 3}  # EDF's, Free's, the shop's: the broken one is passed over
+    assert "skipped, its headers can't be read: IndexError" in said(first)
+    assert pdfs["edf"] in (await drive(core, "EDF")).values()
+    again = await account.run()
+    assert "new messages: 0" in said(again) and "skipped" not in said(again)

@@ -55,6 +55,8 @@ class BankStatements(Connector):
                             account_label=posixpath.basename(folder) or "Compte",
                             currency=currency):
                         count = _send(ctx, statement, refs)
+                        for why in statement.skipped:  # a bad line does not stop the file
+                            ctx.logger.warning("%s", why)
                         ctx.logger.info("%s: %d operations of %s", item.path, count,
                                         statement.account.label)
                 except StatementError as exc:

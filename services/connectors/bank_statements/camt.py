@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 BATCH = 200
 
 from services.connectors.bank_statements.model import (
-    Account, Operation, Statement, StatementError, amount_of, masked)
+    Account, Operation, Statement, StatementError, amount_of, iso_day, masked)
 
 
 def read(fh: BinaryIO, name: str) -> Iterator[Statement]:
@@ -37,8 +37,17 @@ def read(fh: BinaryIO, name: str) -> Iterator[Statement]:
             key=f"iban:{iban}", label=f"Compte {masked(iban)}", institution=iban[4:9],
             number=iban, currency=currency,
             balance=amount_of(closing) if closing else None,
-            balance_date=(info.get("ClosingBalanceDate") or "")[:10] or None)
-        yield Statement(account, _operations(txs, currency))
+            balance_date=_day_or_none(info.get("ClosingBalanceDate")))
+        statement = Statement(account)
+        statement.operations = _operations(txs, currency, name, statement.skipped)
+        yield statement
+
+
+def _day_or_none(text: str | None) -> str | None:
+    try:
+        return iso_day(text) if text else None
+    except StatementError:
+        return None
 
 
 def _local(tag: Any) -> str:
@@ -67,11 +76,17 @@ def _transactions(parser: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _operations(txs: list[dict[str, Any]], currency: str) -> Iterator[Operation]:
-    for tx in txs:
+def _operations(txs: list[dict[str, Any]], currency: str, name: str,
+                skipped: list[str]) -> Iterator[Operation]:
+    for number, tx in enumerate(txs, 1):
         if tx.get("Status") not in (None, "BOOK"):
             continue  # pending entries come again, booked, in a later statement
-        amount = amount_of(tx.get("Amount") or "0")
+        try:
+            amount = amount_of(tx.get("Amount") or "0")
+            day = iso_day(tx.get("BookingDate") or tx.get("ValueDate") or "")
+        except StatementError as exc:
+            skipped.append(f"{name}: entry {number} skipped: {exc}")
+            continue
         debit = tx.get("CreditDebitIndicator") == "DBIT"
         if str(tx.get("ReversalIndicator")).lower() == "true":
             debit = not debit
@@ -79,10 +94,10 @@ def _operations(txs: list[dict[str, Any]], currency: str) -> Iterator[Operation]
         remittance = tx.get("RemittanceInformationFull") or tx.get("RemittanceInformation") or ""
         extra = tx.get("AdditionalEntryInformation") or ""
         raw = " ".join(p for p in (party or "", remittance, extra) if p)
-        yield Operation(date=(tx.get("BookingDate") or tx.get("ValueDate") or "")[:10],
+        yield Operation(date=day,
                         amount=-amount if debit else amount,
                         label=party or remittance or extra, raw_label=raw,
                         ref=tx.get("TransactionID") or None,
-                        value_date=(tx.get("ValueDate") or "")[:10] or None,
+                        value_date=_day_or_none(tx.get("ValueDate")),
                         currency=tx.get("Currency") or currency,
                         type=(tx.get("TransactionSubFamilyCode") or "").lower())

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from services.connectors.bank_statements.model import (
-    Account, Operation, Statement, StatementError, amount_of)
+    Account, Operation, Statement, StatementError, amount_of, bounded)
 from services.connectors.bank_statements.text import decode
 
 # Column names, without accents, spaces or punctuation, as French (and a few
@@ -114,7 +114,10 @@ def read(fh: BinaryIO, name: str, *, account_key: str, account_label: str,
     label = f"Compte {number[-4:]}" if number else account_label
     account = Account(key=key, label=label, number=number, currency=currency)
     rows = csv.reader(lines[start + 1:], delimiter=delimiter)
-    yield Statement(account, _operations(rows, layout, currency, name, start + 2))
+    statement = Statement(account)
+    statement.operations = _operations(rows, layout, currency, name, start + 2,
+                                       statement.skipped)
+    yield statement
 
 
 def _account_number(line: str) -> str:
@@ -123,7 +126,7 @@ def _account_number(line: str) -> str:
 
 
 def _operations(rows: Iterator[list[str]], layout: Layout, currency: str, name: str,
-                first_line: int) -> Iterator[Operation]:
+                first_line: int, skipped: list[str]) -> Iterator[Operation]:
     for number, row in enumerate(rows, first_line):
         if not any(cell.strip() for cell in row):
             continue
@@ -137,10 +140,11 @@ def _operations(rows: Iterator[list[str]], layout: Layout, currency: str, name: 
             else:
                 debit = layout.cell(row, "debit")
                 credit = layout.cell(row, "credit")
-                amount = (amount_of(credit) if credit else Decimal(0)) - \
-                    abs(amount_of(debit) if debit else Decimal(0))
+                amount = bounded((amount_of(credit) if credit else Decimal(0)) -
+                                 abs(amount_of(debit) if debit else Decimal(0)))
         except StatementError as exc:
-            raise StatementError(f"{name}, line {number}: {exc}") from None
+            skipped.append(f"{name}, line {number} skipped: {exc}")
+            continue
         label, detail = layout.cell(row, "label"), layout.cell(row, "detail")
         value_date = layout.cell(row, "value_date")
         yield Operation(date=when, amount=amount, label=" ".join((label or detail).split()),

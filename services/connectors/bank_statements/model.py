@@ -5,7 +5,10 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal, InvalidOperation
+
+from services.connectors.money import MAX_AMOUNT, sane
 
 
 class StatementError(ValueError):
@@ -47,6 +50,8 @@ class Statement:
 
     account: Account
     operations: Iterator[Operation] = field(default_factory=lambda: iter(()))
+    # Why each operation left out was left out, filled in while `operations` is read.
+    skipped: list[str] = field(default_factory=list)
 
 
 def masked(number: str) -> str:
@@ -68,10 +73,25 @@ def amount_of(text: str) -> Decimal:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise StatementError(f"{text!r} is not an amount") from None
-    if not value.is_finite():
-        raise StatementError(f"{text!r} is not an amount")
+        raise StatementError(f"{text[:40]!r} is not an amount") from None
+    return bounded(value, text)
+
+
+def bounded(value: Decimal, text: object = None) -> Decimal:
+    """Return an amount if it is finite and within MAX_AMOUNT; StatementError if not."""
+    if not sane(value):
+        shown = str(value if text is None else text)[:40]
+        raise StatementError(f"{shown!r} is not an amount (more than {MAX_AMOUNT:,.0f} "
+                             f"or not a number)")
     return value
+
+
+def iso_day(text: str) -> str:
+    """Return a YYYY-MM-DD date if `text` starts with a real one; StatementError if not."""
+    try:
+        return date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        raise StatementError(f"{text[:40]!r} is not a date") from None
 
 
 class References:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from services.connectors.bank_statements.model import (
-    Account, Operation, Statement, StatementError, masked)
+    Account, Operation, Statement, StatementError, bounded, masked)
 
 ACCOUNT_TYPES = {"CHECKING": "checking", "SAVINGS": "savings", "MONEYMRKT": "savings",
                  "CREDITLINE": "loan", "CREDITCARD": "credit_card"}
@@ -52,10 +52,13 @@ def read(fh: BinaryIO, name: str) -> Iterator[Statement]:
             tranlist[:] = [child for child in tranlist if child.tag != TRANSACTIONS]
         try:
             stmt = Aggregate.from_etree(element)
+            account = _account(stmt, institution)
         except Exception as exc:
             raise StatementError(f"{name} is not a readable OFX file: {exc}") from None
-        yield Statement(_account(stmt, institution), _operations(pending, stmt.curdef or "",
-                                                                 name, Aggregate))
+        statement = Statement(account)
+        statement.operations = _operations(pending, stmt.curdef or "", name, Aggregate,
+                                           statement.skipped)
+        yield statement
 
 
 def _account(stmt: Any, institution: str) -> Account:
@@ -68,21 +71,24 @@ def _account(stmt: Any, institution: str) -> Account:
         label=f"Compte {masked(number)}", institution=institution or bank, number=number,
         type=ACCOUNT_TYPES.get(getattr(acct, "accttype", "CREDITCARD") or "", "checking"),
         currency=stmt.curdef or "",
-        balance=balance.balamt if balance is not None else None,
+        balance=bounded(balance.balamt) if balance is not None else None,
         balance_date=_day(balance.dtasof) if balance is not None else None)
 
 
-def _operations(pending: list[Any], currency: str, name: str, aggregate: Any
-                ) -> Iterator[Operation]:
+def _operations(pending: list[Any], currency: str, name: str, aggregate: Any,
+                skipped: list[str]) -> Iterator[Operation]:
     for index in range(len(pending)):
         try:
             tx = aggregate.from_etree(pending[index])
-        except Exception as exc:
-            raise StatementError(f"{name}: operation {index + 1} can't be read: {exc}") from None
-        pending[index] = None  # its element can go now
+            amount = bounded(tx.trnamt)
+        except Exception as exc:  # ofxtools raises many kinds; the others are still read
+            skipped.append(f"{name}: operation {index + 1} can't be read, skipped: {exc}")
+            continue
+        finally:
+            pending[index] = None  # its element can go now
         name_, memo = (tx.name or "").strip(), (tx.memo or "").strip()
         currency_ = tx.currency.cursym if getattr(tx, "currency", None) else currency
-        yield Operation(date=tx.dtposted.date().isoformat(), amount=tx.trnamt,
+        yield Operation(date=tx.dtposted.date().isoformat(), amount=amount,
                         label=name_ or memo, raw_label=" ".join(p for p in (name_, memo) if p),
                         ref=tx.fitid or None, value_date=_day(getattr(tx, "dtavail", None)),
                         currency=currency_, type=(tx.trntype or "").lower())

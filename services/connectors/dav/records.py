@@ -17,6 +17,10 @@ MASTER = "*"  # the `instance` of an event's main occurrence (overrides carry th
 _DURATION = re.compile(r"([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
+class RecordError(ValueError):
+    """A vCard or event holds a value no record can keep (a date past year 9999)."""
+
+
 def _raw(text: str) -> str | None:
     return text if len(json.dumps(text)) <= MAX_RAW else None
 
@@ -131,13 +135,18 @@ def _when(line: Line | None) -> tuple[str | None, bool]:
 def _plus(start: str, duration: str, all_day: bool) -> str | None:
     """Return start + an iCalendar DURATION; an all-day event without one lasts a day."""
     match = _DURATION.match(duration.strip())
-    if not match:
-        return (date.fromisoformat(start) + timedelta(days=1)).isoformat() if all_day else None
-    sign, weeks, days, hours, minutes, seconds = match.groups()
-    delta = timedelta(weeks=int(weeks or 0), days=int(days or 0), hours=int(hours or 0),
-                      minutes=int(minutes or 0), seconds=int(seconds or 0))
-    if sign == "-":
-        delta = -delta
-    if all_day:
-        return (date.fromisoformat(start) + delta).isoformat()
-    return (datetime.fromisoformat(start) + delta).isoformat()
+    if not match and not all_day:
+        return None
+    sign, weeks, days, hours, minutes, seconds = (
+        match.groups() if match else (None, None, "1", None, None, None))
+    try:
+        delta = timedelta(weeks=int(weeks or 0), days=int(days or 0), hours=int(hours or 0),
+                          minutes=int(minutes or 0), seconds=int(seconds or 0))
+        if sign == "-":
+            delta = -delta
+        if all_day:
+            return (date.fromisoformat(start) + delta).isoformat()
+        return (datetime.fromisoformat(start) + delta).isoformat()
+    except (OverflowError, ValueError):  # P999999999W; or a day past 9999-12-31
+        raise RecordError(f"the event's end ({start} + {duration[:40]}) is past the "
+                          f"calendar's last day") from None

@@ -71,6 +71,8 @@ async def sync(ctx: Context, dav: Dav, coll: DavCollection, state: dict[str, Any
                 continue
             new_etag, text = fetched[href]
             instances = _send(ctx, coll, href, new_etag or etag, text)
+            if instances is None:  # unreadable: what an earlier run kept of it stays
+                instances = before
             _tombstone(ctx, coll, href, [i for i in before if i not in instances])
             if len(instances) > 1:
                 overrides[name] = [i for i in instances if i != records.MASTER]
@@ -92,9 +94,13 @@ def dav_href(coll: DavCollection, name: str) -> str:
     return name if name.startswith("/") else urlsplit(coll.url).path + name
 
 
-def _send(ctx: Context, coll: DavCollection, href: str, etag: str, text: str) -> list[str]:
-    """Send the records of one resource; return the event instances it holds."""
-    found = records.contacts(text) if coll.kind == "contacts" else records.events(text)
+def _send(ctx: Context, coll: DavCollection, href: str, etag: str, text: str) -> list[str] | None:
+    """Send the records of one resource; return the event instances it holds (None: skipped)."""
+    try:
+        found = records.contacts(text) if coll.kind == "contacts" else records.events(text)
+    except records.RecordError as exc:  # the others are still read; this one is left as it was
+        ctx.logger.warning("%s: %s skipped: %s", coll.name, href, exc)
+        return None
     for record in found:
         record.update(collection=coll.url, href=href, etag=etag, deleted=False)
         if coll.kind == "contacts":

@@ -5,6 +5,7 @@ import re
 from decimal import Decimal
 
 from appliance.files.names import fold
+from services.connectors.money import sane
 
 _NUMBER = r"\d{1,3}(?:[ '.,]\d{3})+(?:[.,]\d{1,2})?(?!\d)|\d+(?:[.,]\d{1,2})?(?!\d)"
 _CURRENCY = r"€|\$|£|eur(?:os?)?\b|usd\b|gbp\b|chf\b"
@@ -37,7 +38,7 @@ def find_amount(*texts: str) -> tuple[float, str] | None:
             number = found.group("n1") or found.group("n2")
             code = _CODES[(found.group("c1") or found.group("c2")).strip()]
             value = _value(number)
-            if value <= 0:
+            if value <= 0 or not sane(value):  # a reference number is not a price
                 continue
             if _LEAD.search(folded[max(0, found.start() - 60):found.start()]):
                 return float(value), code

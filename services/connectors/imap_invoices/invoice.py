@@ -1,20 +1,33 @@
 """What an invoice mail holds: whether it matches the owner's rules, its vendor, date and PDFs."""
 from __future__ import annotations
 
+import email
 import hashlib
 import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 
 from appliance.files.names import fold
+from services.connectors.imap_invoices.amounts import find_amount
 
 # Second-level labels under which a country's domains are registered (bill.bt.co.uk → BT).
 _SHARED = {"co", "com", "org", "net", "gov", "gouv", "ac", "asso", "ne", "or"}
 MAX_TEXT = 100_000  # characters of a mail's text searched for an amount
+# What the email package raises on a malformed mail besides its own errors: its header
+# parser fails with IndexError or AttributeError on a lone '"' or "a@[" in From:, a year
+# of 25 digits in Date: overflows, a deep nest of parts recurses.
+_MALFORMED = (MessageError, LookupError, AttributeError, TypeError, ValueError,
+              OverflowError, RecursionError)
+
+
+class MailError(ValueError):
+    """A mail can't be read (a malformed header or part); the message says what failed."""
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -78,7 +91,7 @@ def message_date(msg: EmailMessage, fallback: datetime) -> str:
     """Return the day the mail was sent (YYYY-MM-DD), else the day the server received it."""
     try:
         sent = parsedate_to_datetime(str(msg["Date"]))
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # no date, or none on Earth
         sent = fallback
     return sent.date().isoformat()
 
@@ -137,3 +150,49 @@ def text_of(msg: EmailMessage) -> str:
         return "\n".join(plain)[:MAX_TEXT]
     text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", "\n".join(rich), flags=re.S | re.I)
     return html.unescape(text)[:MAX_TEXT]
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """What a mail from a supplier holds: who sent it, when, its PDFs and the amount stated."""
+
+    sender: str
+    subject: str
+    day: str  # YYYY-MM-DD
+    ref: str  # the Message-ID, else a digest
+    attached: list[tuple[str, bytes]]
+    amount: tuple[float, str] | None  # stated only for a lone PDF: see read_invoice
+
+
+def parse(raw: bytes) -> EmailMessage:
+    """Return a mail's message object (its headers are parsed when read: see read_invoice)."""
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)  # policy.default makes EmailMessage objects
+    return parsed
+
+
+def _unreadable(exc: BaseException) -> MailError:
+    return MailError(f"{type(exc).__name__}: {exc}"[:200])
+
+
+def picked(rules: Rules, raw_headers: bytes) -> bool:
+    """Tell whether a mail's headers make it an invoice to keep; MailError if unreadable."""
+    try:
+        head = parse(raw_headers)
+        return rules.matches(sender_of(head), str(head.get("Subject") or ""))
+    except _MALFORMED as exc:
+        raise _unreadable(exc) from None
+
+
+def read_invoice(raw: bytes, received: datetime) -> Invoice:
+    """Return what a whole mail holds; MailError if a header or a part can't be read."""
+    try:
+        msg = parse(raw)
+        attached = pdfs(msg)
+        subject = str(msg.get("Subject") or "")
+        # One amount for several PDFs would be a guess: it is said only for a lone invoice.
+        amount = find_amount(subject, text_of(msg)) if len(attached) == 1 else None
+        return Invoice(sender_of(msg), subject, message_date(msg, received), message_ref(msg),
+                       attached, amount)
+    except _MALFORMED as exc:
+        raise _unreadable(exc) from None

@@ -140,9 +140,7 @@ class Mailbox:
         data = self._ok(self.imap.uid("FETCH", str(uid), "(UID INTERNALDATE BODY.PEEK[])"))
         for item in data:
             if isinstance(item, tuple):
-                when = imaplib.Internaldate2tuple(item[0])
-                received = datetime(*when[:6]) if when else datetime.now()
-                return item[1], received
+                return item[1], _received(item[0])
         raise ConnectorError(VENDOR_DOWN, f"the server sent no content for message {uid}")
 
     def close(self) -> None:
@@ -242,6 +240,15 @@ def _check_pin(imap: imaplib.IMAP4, server: Server) -> None:
                                       f"is {shown}, not the one trusted for this account; if "
                                       f"the server's certificate was renewed, put the new one "
                                       f"in the certificate field")
+
+
+def _received(answer: bytes) -> datetime:
+    """Return the INTERNALDATE of a FETCH answer; now if it is missing or out of range."""
+    try:
+        when = imaplib.Internaldate2tuple(answer)
+        return datetime(*when[:6]) if when else datetime.now()
+    except (OverflowError, ValueError):  # a year 0 or 9999 in the server's answer
+        return datetime.now()
 
 
 def _literals(data: list[object]) -> dict[int, bytes]:

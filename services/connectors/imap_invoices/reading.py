@@ -2,20 +2,16 @@
 from __future__ import annotations
 
 import asyncio
-import email
 import hashlib
 import os
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
-from email import policy
-from email.message import EmailMessage
+from datetime import date, timedelta
 from typing import Any
 
 from appliance.jobs.connector import Context
 from services.connectors.filenames import safe_name
-from services.connectors.imap_invoices.amounts import find_amount
-from services.connectors.imap_invoices.invoice import (Rules, message_date, message_ref, pdfs,
-                                                       sender_of, text_of)
+from services.connectors.imap_invoices.invoice import (Invoice, MailError, Rules, picked,
+                                                       read_invoice)
 from services.connectors.imap_invoices.mailbox import Mailbox, Server, talking
 
 BILLS = "io.hearth.bills"
@@ -58,53 +54,54 @@ async def _read(ctx: Context, box: Mailbox, rules: Rules, name: str, where: str,
     after = resume_after(ctx.session, where, rules, validity)
     uids = await asyncio.to_thread(box.search, since=since, after=after)
     heads = await asyncio.to_thread(box.headers, uids)
-    wanted = [uid for uid, raw in heads.items() if _picked(rules, raw)]
+    wanted = []
+    for uid, raw_headers in sorted(heads.items()):
+        try:
+            if picked(rules, raw_headers):
+                wanted.append(uid)
+        except MailError as exc:
+            ctx.logger.warning("%s: message %d skipped, its headers can't be read: %s",
+                               name, uid, exc)
     ctx.logger.info("%s: new messages: %d, matching the rules: %d", name, len(uids),
                     len(wanted))
+
+    def done_up_to(uid: int) -> None:
+        ctx.save_session({"v": SESSION_VERSION, "where": where, "rules": rules.digest(),
+                          "uidvalidity": validity, "uid": uid})
+
     saved = 0
     for uid in wanted:
         raw, received = await asyncio.to_thread(box.message, uid)
-        saved += await _keep(ctx, rules, _parse(raw), received)
-    high = max([*uids, box.uidnext - 1, after or 0])
-    ctx.save_session({"v": SESSION_VERSION, "where": where, "rules": rules.digest(),
-                      "uidvalidity": validity, "uid": high})
+        try:
+            invoice = read_invoice(raw, received)
+        except MailError as exc:  # the same mail would fail every run: it is passed over
+            ctx.logger.warning("%s: message %d skipped, it can't be read: %s", name, uid, exc)
+        else:
+            saved += await _keep(ctx, rules, invoice)
+        # Every message up to this one is done: a run that stops later starts after it.
+        done_up_to(uid)
+    done_up_to(max([*uids, box.uidnext - 1, after or 0]))
     ctx.logger.info("PDF invoices sent: %d", saved)
 
 
-def _parse(raw: bytes) -> EmailMessage:
-    parsed = email.message_from_bytes(raw, policy=policy.default)
-    assert isinstance(parsed, EmailMessage)  # policy.default makes EmailMessage objects
-    return parsed
-
-
-def _picked(rules: Rules, raw_headers: bytes) -> bool:
-    head = _parse(raw_headers)
-    return rules.matches(sender_of(head), str(head.get("Subject") or ""))
-
-
-async def _keep(ctx: Context, rules: Rules, msg: EmailMessage, received: datetime) -> int:
+async def _keep(ctx: Context, rules: Rules, invoice: Invoice) -> int:
     """Send the mail's PDFs and one bill for each; return how many."""
-    sender = sender_of(msg)
-    attached = pdfs(msg)
-    subject = str(msg.get("Subject") or "")
-    if not attached:
-        ctx.logger.info("%s, %r: no PDF attached, skipped", sender, subject[:80])
+    if not invoice.attached:
+        ctx.logger.info("%s, %r: no PDF attached, skipped", invoice.sender,
+                        invoice.subject[:80])
         return 0
-    vendor = safe_name(rules.vendor_for(sender), "Unknown")
-    day = message_date(msg, received)
-    # One amount for several PDFs would be a guess: it is said only for a lone invoice.
-    amount = find_amount(subject, text_of(msg)) if len(attached) == 1 else None
-    ref = message_ref(msg)
-    for name, data in attached:
-        vendor_ref = f"{ref}/{name}"
+    vendor = safe_name(rules.vendor_for(invoice.sender), "Unknown")
+    for name, data in invoice.attached:
+        vendor_ref = f"{invoice.ref}/{name}"
         stem, ext = os.path.splitext(safe_name(name, "invoice.pdf"))
         # Suppliers reuse names (invoice.pdf): the reference keeps two mails' files apart.
         tag = hashlib.sha256(vendor_ref.encode()).hexdigest()[:6]
-        await ctx.save_file(safe_name(f"{day} {stem} {tag}{ext or '.pdf'}", "invoice.pdf"),
+        await ctx.save_file(safe_name(f"{invoice.day} {stem} {tag}{ext or '.pdf'}",
+                                      "invoice.pdf"),
                             data, folder=vendor, key=vendor_ref)
-        record: dict[str, Any] = {"vendor": vendor, "date": day, "vendor_ref": vendor_ref,
-                                  "file": {"$file": vendor_ref}}
-        if amount is not None:
-            record.update(amount=amount[0], currency=amount[1])
+        record: dict[str, Any] = {"vendor": vendor, "date": invoice.day,
+                                  "vendor_ref": vendor_ref, "file": {"$file": vendor_ref}}
+        if invoice.amount is not None:
+            record.update(amount=invoice.amount[0], currency=invoice.amount[1])
         ctx.save(BILLS, record)
-    return len(attached)
+    return len(invoice.attached)
