@@ -19,6 +19,7 @@ from appliance.settings import Settings
 from appliance.web import https_page, move_page, pages, settings_page, storage_page
 from appliance.web.errors import errors
 from appliance.web.guard import guard
+from appliance.web.hosts import own_hosts_only
 from appliance.web.shell import setup_templates
 
 logger = logging.getLogger(__name__)
@@ -28,8 +29,9 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 def create_app(settings: Settings, *, platform: Platform | None = None,
                services: Sequence[Service] | None = None) -> web.Application:
     """Return the Hearth web application, with every route registered."""
-    # errors first: it answers what the guard and the handlers refuse or fail
-    app = web.Application(middlewares=[errors, guard],
+    # the Host check before anything else (DNS rebinding); then errors: it answers what
+    # the guard and the handlers refuse or fail
+    app = web.Application(middlewares=[own_hosts_only, errors, guard],
                           client_max_size=settings.max_body_kb * 1024)
     app[keys.SETTINGS] = settings
     app[keys.PLATFORM] = platform if platform is not None else Platform.for_settings(settings)
