@@ -38,6 +38,7 @@ def create_app(settings: Settings, *, platform: Platform | None = None,
     app[keys.DISK_EVENTS] = DiskEvents(app[keys.PLATFORM].disks)
     app[keys.SERVICES] = tuple(services) if services is not None else discover()
     app[keys.THROTTLE] = LoginThrottle()
+    app[keys.DEVICE_THROTTLE] = LoginThrottle()
     app[keys.CATALOGS] = Catalogs()
     app[keys.LAN] = Lan()
     setup_templates(app, tuple(s.templates for s in app[keys.SERVICES] if s.templates))
