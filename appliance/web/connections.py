@@ -45,7 +45,7 @@ class _Connection(web.RequestHandler):
         self.opened = self._loop.time()
         gate = self._manager
         if isinstance(gate, ConnectionGate) and not gate.make_room():
-            transport.abort()  # every connection is busy: this one waits for none of them
+            transport.close()  # every connection is busy: this one waits for none of them
             self._manager = None  # connection_lost has nothing to undo
             return
         super().connection_made(transport)
