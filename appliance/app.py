@@ -20,6 +20,7 @@ from appliance.web import https_page, move_page, pages, settings_page, storage_p
 from appliance.web.errors import errors
 from appliance.web.guard import guard
 from appliance.web.headers import security_headers
+from appliance.web.hosts import own_hosts_only
 from appliance.web.shell import setup_templates
 
 logger = logging.getLogger(__name__)
@@ -29,15 +30,17 @@ STATIC_DIR = Path(__file__).parent / "web" / "static"
 def create_app(settings: Settings, *, platform: Platform | None = None,
                services: Sequence[Service] | None = None) -> web.Application:
     """Return the Hearth web application, with every route registered."""
-    # the headers outermost, so error pages carry them; then errors: it answers
-    # what the guard and the handlers refuse or fail
-    app = web.Application(middlewares=[security_headers, errors, guard],
+    # the headers outermost, so every answer carries them; then the Host check before
+    # anything is done (DNS rebinding); then errors: it answers what the guard and the
+    # handlers refuse or fail
+    app = web.Application(middlewares=[security_headers, own_hosts_only, errors, guard],
                           client_max_size=settings.max_body_kb * 1024)
     app[keys.SETTINGS] = settings
     app[keys.PLATFORM] = platform if platform is not None else Platform.for_settings(settings)
     app[keys.DISK_EVENTS] = DiskEvents(app[keys.PLATFORM].disks)
     app[keys.SERVICES] = tuple(services) if services is not None else discover()
     app[keys.THROTTLE] = LoginThrottle()
+    app[keys.DEVICE_THROTTLE] = LoginThrottle()
     app[keys.CATALOGS] = Catalogs()
     app[keys.LAN] = Lan()
     setup_templates(app, tuple(s.templates for s in app[keys.SERVICES] if s.templates))

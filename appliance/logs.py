@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ def setup_logging(level: str, *, environ: Mapping[str, str] = os.environ) -> str
         handler.setFormatter(FieldsFormatter(_STDERR_FORMAT))
         destination = "stderr"
     handler.set_name(_HANDLER_NAME)
+    handler.addFilter(RepeatLimit())
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
         root.removeHandler(old)  # calling again replaces our handler instead of doubling lines
@@ -90,3 +93,37 @@ def _journal_handler() -> logging.Handler | None:
     handler: logging.Handler = journal.JournalHandler(SYSLOG_IDENTIFIER="hearth",
                                                       sender_function=send)
     return handler
+
+
+class RepeatLimit(logging.Filter):
+    """Let the same message (logger, level, format) through at most `burst` times a `period`.
+
+    A flood of one error (a thousand failed accepts, say) then writes a few lines a
+    minute, and the first line let through after a quiet spell says how many were held back.
+    """
+
+    def __init__(self, *, burst: int = 5, period: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic, most: int = 1000) -> None:
+        super().__init__()
+        self._burst = burst
+        self._period = period
+        self._clock = clock
+        self._most = most
+        self._seen: dict[tuple[str, int, str], tuple[float, int, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Return whether to write the record; count it if not."""
+        key = (record.name, record.levelno, str(record.msg))
+        now = self._clock()
+        start, count, held = self._seen.get(key, (now, 0, 0))
+        if now - start >= self._period:
+            start, count = now, 0
+        if count >= self._burst:
+            self._seen[key] = (start, count, held + 1)
+            return False
+        if held:
+            record.msg = f"{record.msg} (the same message came {held} more times)"
+        if len(self._seen) >= self._most and key not in self._seen:
+            self._seen.clear()
+        self._seen[key] = (start, count + 1, 0)
+        return True

@@ -17,6 +17,7 @@ from appliance.platform import Platform
 from appliance.platform.systemd import listen_sockets
 from appliance.services import Service
 from appliance.settings import Settings
+from appliance.web.connections import GatedRunner, connection_cap
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ async def serve(settings: Settings, *, platform: Platform | None = None,
     started = time.monotonic()
     app = create_app(settings, platform=platform, services=services)
     notifier = app[keys.PLATFORM].notifier
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE, access_log=None)
+    runner = GatedRunner(app, cap=connection_cap(), shutdown_timeout=SHUTDOWN_GRACE,
+                         access_log=None)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

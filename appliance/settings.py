@@ -51,6 +51,11 @@ class Settings:
     helper_socket: Path | None = _setting(
         "Socket of the privileged disk helper (hearth-helper.socket); leave unset on a "
         "developer's machine, where the data stays in its folder.", None, flag="PATH")
+    allowed_hosts: tuple[str, ...] = _setting(
+        "More host names the box answers to, besides NAME.local, hearth.local, localhost "
+        "and its own addresses (e.g. a name your router gives it); every other Host is "
+        "refused, so that no web page can reach the box through a name of its own. In "
+        "the environment: names separated by commas.", (), flag="NAMES")
     max_body_kb: int = _setting("Largest JSON body the data API accepts, in KiB.", 1024,
                                 flag="KIB", low=1, high=1024 * 1024)
     session_days: int = _setting("Days a login stays valid without being used.", 30,
@@ -101,6 +106,12 @@ def _convert(name: str, raw: Any, source: str) -> Any:
                 raise SettingsError(f"{where}: {value} is out of range "
                                     f"{meta['low']}–{meta['high']}")
             return value
+        if "tuple" in kind:
+            names = [n for n in raw.split(",") if n.strip()] if isinstance(raw, str) else raw
+            if not isinstance(names, (list, tuple)) or \
+                    not all(isinstance(n, str) and n.strip() for n in names):
+                raise ValueError
+            return tuple(n.strip().lower().rstrip(".") for n in names if n.strip())
         if "Path" in kind:
             if not isinstance(raw, (str, Path)) or not str(raw).strip():
                 raise ValueError
@@ -113,7 +124,8 @@ def _convert(name: str, raw: Any, source: str) -> Any:
     except SettingsError:
         raise
     except (ValueError, TypeError):
-        expected = "a whole number" if "int" in kind else "a path" if "Path" in kind else "text"
+        expected = "a whole number" if "int" in kind else "a path" if "Path" in kind \
+            else "a list of names" if "tuple" in kind else "text"
         raise SettingsError(f"{where}: {raw!r} is not {expected}") from None
 
 
@@ -163,6 +175,8 @@ def describe() -> list[tuple[str, str, str, str]]:
     for name, spec in FIELDS.items():
         default = spec.default_factory() if spec.default_factory is not dataclasses.MISSING \
             else spec.default
-        rows.append((name, env_name(name), "" if default is None else str(default),
+        shown = ", ".join(default) if isinstance(default, tuple) else \
+            "" if default is None else str(default)
+        rows.append((name, env_name(name), shown,
                      str(spec.metadata["help"])))
     return rows

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import resource
 import signal
 import socket
 import ssl
@@ -31,7 +33,7 @@ class Daemon:
     """A `hearth serve` process with a NOTIFY_SOCKET the test reads."""
 
     def __init__(self, data: Path, tmp: Path, *, watchdog_usec: int = 400_000,
-                 https_port: int = 0) -> None:
+                 https_port: int = 0, nofile: int | None = None) -> None:
         self.port = free_port()
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         path = tmp / "notify.sock"
@@ -43,7 +45,9 @@ class Daemon:
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(
                 [*HEARTH, "serve", "--data", str(data), "--host", "127.0.0.1", "--port",
-                 str(self.port), "--https-port", str(https_port)], env=env, stderr=log)
+                 str(self.port), "--https-port", str(https_port)], env=env, stderr=log,
+                preexec_fn=None if nofile is None else
+                lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile)))
         self.url = f"http://127.0.0.1:{self.port}"
 
     def messages(self) -> Iterator[tuple[float, str]]:
@@ -253,3 +257,38 @@ def test_an_idle_box_leaves_the_heavy_libraries_unloaded(daemon: Daemon) -> None
     mapped = Path(f"/proc/{daemon.proc.pid}/maps").read_text()
     for library in ("cryptography", "pyfastcdc"):
         assert library not in mapped, f"{library} is loaded by an idle daemon"
+
+
+def test_half_open_connections_neither_stall_the_box_nor_flood_its_log(tmp_path: Path) -> None:
+    # the attack: more unfinished requests than the daemon has descriptors (1,024 here)
+    attackers = 1100
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < attackers + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, attackers + 200), hard))
+    # watchdog pings seldom: nobody reads the notify socket after READY here
+    daemon = Daemon(tmp_path / "data", tmp_path, nofile=1024, watchdog_usec=120_000_000)
+    opened: list[socket.socket] = []
+    try:
+        for _, message in daemon.messages():
+            if message == "READY=1":
+                break
+        before = daemon.log.stat().st_size
+        for _ in range(attackers):
+            sock = socket.create_connection(("127.0.0.1", daemon.port), timeout=5)
+            opened.append(sock)
+            with contextlib.suppress(OSError):  # the box may close the oldest ones: it should
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Wait: ")
+        started = time.monotonic()
+        with urllib.request.urlopen(daemon.url + "/healthz", timeout=5) as answer:
+            assert answer.status == 200
+        assert time.monotonic() - started < 2.0
+        time.sleep(3)  # what the daemon logs while the attack lasts
+        with urllib.request.urlopen(daemon.url + "/healthz", timeout=5) as answer:
+            assert answer.status == 200
+        logged = daemon.log.stat().st_size - before
+        assert logged < 20_000, daemon.log.read_text()[-3000:]
+    finally:
+        for sock in opened:
+            sock.close()
+        daemon.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -16,6 +16,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from appliance import keys
 from appliance.auth.devices import Device
 from appliance.auth.sessions import Session
+from appliance.auth.throttle import Throttled
 from appliance.auth.tokens import Token
 from appliance.errors import UserError
 from appliance.i18n import N_
@@ -221,7 +222,17 @@ async def _who(request: web.Request) -> Identity | None:
     if auth.lower().startswith("basic ") and \
             getattr(request.match_info.handler, "hearth_devices", False):
         credentials = _basic(auth)
-        device = core.devices.verify(*credentials) if credentials else None
+        try:
+            attempt = request.config_dict[keys.DEVICE_THROTTLE].reserve(request.remote or "?")
+        except Throttled as refused:
+            raise UserError(N_("Too many wrong device passwords. Wait %(seconds)d seconds, "
+                               "then try again."), status=429,
+                            headers={"Retry-After": str(refused.seconds)},
+                            seconds=refused.seconds) from None
+        with attempt:
+            device = core.devices.verify(*credentials) if credentials else None
+            if device is not None:
+                attempt.succeeded()
         if device is None:
             raise _ask_device_password()
         return Identity(device=device)

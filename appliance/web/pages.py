@@ -8,6 +8,11 @@ from aiohttp import web
 from appliance import keys
 from appliance.web.guard import (SESSION_COOKIE, always_open, identity, public,
                                    set_session_cookie)
+from appliance.auth.known_browsers import (KEY_PURPOSE, KNOWN_BROWSER_COOKIE,
+                                           KNOWN_BROWSER_DAYS, is_known_browser,
+                                           known_browser_token)
+from appliance.auth.throttle import Throttled
+from appliance.keyring import Keyring
 from appliance.owner import OwnerError
 from appliance.errors import UserError
 from appliance.i18n import LANGUAGES, N_
@@ -83,6 +88,7 @@ async def welcome_post(request: web.Request) -> web.StreamResponse:
                                                 "chosen": language}, status=400)
     logger.info("the box %s is set up", core.owner.name)
     response = await start_session(request, "/")
+    _remember_browser(request, response)
     response.del_cookie(LANG_COOKIE, path="/")
     raise response
 
@@ -100,31 +106,53 @@ async def login(request: web.Request) -> web.StreamResponse:
                                           "next": local_path(request.query.get("next", "/"))})
 
 
+def _known_browser_key(request: web.Request) -> bytes:
+    return Keyring(request.config_dict[keys.SETTINGS].system).key_for(KEY_PURPOSE)
+
+
+def _known_browser(request: web.Request) -> bool:
+    token = request.cookies.get(KNOWN_BROWSER_COOKIE)
+    return bool(token) and is_known_browser(_known_browser_key(request), str(token),
+                                            request.config_dict[keys.PLATFORM].clock())
+
+
+def _remember_browser(request: web.Request, response: web.StreamResponse) -> None:
+    token = known_browser_token(_known_browser_key(request),
+                                request.config_dict[keys.PLATFORM].clock())
+    response.set_cookie(KNOWN_BROWSER_COOKIE, token, max_age=KNOWN_BROWSER_DAYS * 86400,
+                        httponly=True, samesite="Strict", secure=request.secure, path="/login")
+
+
 @routes.post("/login")
 @public
 async def login_post(request: web.Request) -> web.StreamResponse:
-    """Check the passphrase, with growing delays after repeated failures."""
+    """Check the passphrase, rationed per client and for all (tests/web/test_login_throttle.py)."""
     core = request.config_dict[keys.CORE]
     throttle = request.app[keys.THROTTLE]
     form = await request.post()
     _ = translator(request)
     target = local_path(text(form, "next"))
     client = request.remote or "?"
-    wait = throttle.wait_time(client)
-    if wait > 0:
+    try:
+        attempt = throttle.reserve(client, known=_known_browser(request))
+    except Throttled as refused:
         error = _("Too many wrong passphrases. Wait %(seconds)d seconds, then try again.",
-                  seconds=int(wait + 0.999))
-        return render("login.html", request, {"error": error, "next": target}, status=429)
-    if await core.owner.check_passphrase(text(form, "passphrase")):
-        throttle.success(client)
-        logger.info("owner signed in from %s", client)
-        raise await start_session(request, target)
-    delay = throttle.failure(client)
+                  seconds=refused.seconds)
+        response = render("login.html", request, {"error": error, "next": target}, status=429)
+        response.headers["Retry-After"] = str(refused.seconds)
+        return response
+    with attempt:
+        if await core.owner.check_passphrase(text(form, "passphrase")):
+            attempt.succeeded()
+            logger.info("owner signed in from %s", client)
+            signed_in = await start_session(request, target)
+            _remember_browser(request, signed_in)
+            raise signed_in
     logger.warning("wrong passphrase from %s", client, extra={"hearth_client": client})
     error = _("Wrong passphrase.")
-    if delay > 0:
+    if attempt.delay > 0:
         error += " " + _("Wait %(seconds)d seconds before the next try.",
-                         seconds=int(delay + 0.999))
+                         seconds=int(attempt.delay + 0.999))
     return render("login.html", request, {"error": error, "next": target}, status=401)
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from appliance.web.guard import public
-from appliance.auth.throttle import LoginThrottle
+from appliance.auth.throttle import LoginThrottle, Throttled
 from appliance.files import FileEntry
 from appliance.files.zipstream import ZipMember, folder_members, zip_stream
 from appliance.services import ServiceContext
@@ -61,7 +61,7 @@ def routes(ctx: ServiceContext, links: ShareLinks) -> web.RouteTableDef:
     """Return the public routes under /s/<token>: nothing here writes to the owner's files."""
     table = web.RouteTableDef()
     base_path = f"/{{token:{TOKEN_PATTERN}}}"
-    throttle = LoginThrottle()  # wrong passwords, per link and client
+    throttle = LoginThrottle(clock=ctx.clock)  # passwords, per link and client, and for all
 
     def visitor_page(handler: Handler) -> Handler:
         """Make a handler public and turn Unreachable into a page that says why."""
@@ -134,24 +134,28 @@ def routes(ctx: ServiceContext, links: ShareLinks) -> web.RouteTableDef:
             raise web.HTTPSeeOther(base(request))
         _ = translator(request)
         client = f"{link['_id']}:{request.remote or '?'}"
-        wait = throttle.wait_time(client)
-        if wait > 0:
-            return ask_password(request, link, _(
+        form = await request.post()  # before the reservation: a slow body holds no slot
+        try:
+            attempt = throttle.reserve(client)
+        except Throttled as refused:
+            response = ask_password(request, link, _(
                 "Too many wrong passwords. Wait %(seconds)d seconds, then try again.",
-                seconds=int(wait + 0.999)), status=429)
-        form = await request.post()
-        if await links.check_password(link, text(form, "password")):
-            throttle.success(client)
-            response = web.HTTPSeeOther(base(request))
-            response.set_cookie(_cookie_name(link), unlock_key(link), httponly=True,
-                                samesite="Lax", secure=request.secure, path=base(request))
-            raise response
-        delay = throttle.failure(client)
+                seconds=refused.seconds), status=429)
+            response.headers["Retry-After"] = str(refused.seconds)
+            return response
+        with attempt:
+            if await links.check_password(link, text(form, "password")):
+                attempt.succeeded()
+                response = web.HTTPSeeOther(base(request))
+                response.set_cookie(_cookie_name(link), unlock_key(link), httponly=True,
+                                    samesite="Lax", secure=request.secure,
+                                    path=base(request))
+                raise response
         logger.warning("wrong password for share link %s from %s", link["_id"], request.remote)
         error = _("Wrong password.")
-        if delay > 0:
+        if attempt.delay > 0:
             error += " " + _("Wait %(seconds)d seconds before the next try.",
-                             seconds=int(delay + 0.999))
+                             seconds=int(attempt.delay + 0.999))
         return ask_password(request, link, error, status=401)
 
     @table.get(base_path + "/in/{sub:.+}", name="visit_in")

@@ -73,7 +73,7 @@ async def raw_get(client: TestClient, target: str) -> tuple[int, bytes]:
     host, port = client.server.host, client.server.port
     assert host and port
     reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"GET {target} HTTP/1.1\r\nHost: box\r\nConnection: close\r\n\r\n".encode())
+    writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
     await writer.drain()
     answer = await reader.read()
     writer.close()
