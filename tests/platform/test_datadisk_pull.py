@@ -28,21 +28,22 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from appliance import keys
 from appliance.auth.tokens import Scope
 from appliance.datadisk.problems import MISSING
-from appliance.platform.disks import UdevDisks
 from appliance.settings import Settings
-from tests.conftest import onboard, page_csrf
+from tests.conftest import onboard
 from tests.platform.conftest import Helper
 from tests.platform.loopdisks import LoopDisk, LoopDisks, sh
-from tests.platform.test_datadisk_real import csrf_any, start_box, until
+from tests.platform.test_datadisk_real import adopt_new_disk, csrf_any, start_box, until
 
 DOCTYPE = "io.hearth.bills"
 DRIVE_FOLDER, DAV_FOLDER = "drive-uploads", "dav-uploads"
 FILE_SIZE = 192 * 1024
+Box = TestClient[web.Request, web.Application]
 
 
 @dataclass
@@ -90,7 +91,7 @@ class Streams:
         write.answered = time.monotonic()
 
 
-async def documents(box: TestClient, token: str, streams: Streams, lane: int) -> None:
+async def documents(box: Box, token: str, streams: Streams, lane: int) -> None:
     n = 0
     while not streams.stop.is_set():
         amount = f"{lane}-{n}"
@@ -100,7 +101,7 @@ async def documents(box: TestClient, token: str, streams: Streams, lane: int) ->
             headers={"Authorization": f"Bearer {token}"}))
 
 
-async def drive_uploads(box: TestClient, csrf: str, streams: Streams) -> None:
+async def drive_uploads(box: Box, csrf: str, streams: Streams) -> None:
     n = 0
     while not streams.stop.is_set():
         body, name = os.urandom(FILE_SIZE), f"scan-{n}.bin"
@@ -194,22 +195,12 @@ async def test_pulled_out_mid_write_and_back_loses_no_acknowledged_write(
         await box.close()
 
 
-async def run_the_pull(box: TestClient, loop_disks: LoopDisks, helper: Helper,
+async def run_the_pull(box: Box, loop_disks: LoopDisks, helper: Helper,
                        tmp_path: Path, dav_session: list[aiohttp.ClientSession]) -> None:
     await onboard(box)
-    disk = loop_disks.create("256M")
-    [part] = disk.partition("")
-    fs_uuid = disk.make_fs(part, "ext4", "HEARTHDATA")
-    await until(lambda: any(d.uuid == fs_uuid for d in UdevDisks(include_loop=True).list()),
-                "udev to list the disk")
-    csrf = await page_csrf(box, "/settings/storage")
-    await box.post("/settings/storage/adopt", data={"_csrf": csrf, "device": part})
-    datadisk, core = box.app[keys.DATADISK], box.app[keys.CORE]
-    await until(lambda: datadisk.progress and datadisk.progress.phase in ("done", "failed"),
-                "the move")
-    assert datadisk.progress.phase == "done", datadisk.progress
-    mount = helper.media / fs_uuid
-    assert core.data_dir == mount / "hearth"
+    disk, csrf, fs_uuid = await adopt_new_disk(box, loop_disks, helper, size="256M",
+                                               label="HEARTHDATA")
+    core, mount = box.app[keys.CORE], helper.media / fs_uuid
 
     token, _ = await core.tokens.create("bills", [Scope.parse(f"{DOCTYPE}:POST")])
     password, device = await core.devices.add("laptop")
