@@ -5,7 +5,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Protocol
 
 logger = logging.getLogger(__name__)
@@ -136,15 +136,16 @@ def watchdog_interval_from(environ: Mapping[str, str]) -> float | None:
     return value / 2 / 1_000_000
 
 
-async def watchdog_loop(notifier: Notifier) -> None:
-    """Ping the watchdog every watchdog_interval() seconds until cancelled."""
+async def watchdog_loop(notifier: Notifier, *,
+                        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+    """Ping the watchdog every watchdog_interval() seconds until cancelled (`sleep` waits)."""
     interval = notifier.watchdog_interval()
     if interval is None:
         return
     logger.debug("pinging the systemd watchdog every %.3f s", interval)
     while True:
         notifier.watchdog()
-        await asyncio.sleep(interval)
+        await sleep(interval)
 
 
 def _libsystemd_sender() -> Sender | None:

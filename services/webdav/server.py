@@ -47,7 +47,7 @@ def answer(exc: DavError) -> web.Response:
 
 def build(ctx: ServiceContext) -> web.Application:
     """Return the WebDAV sub-application over the Drive ctx.drive() gives."""
-    space = DavSpace(ctx.drive, lambda: ctx.collections[DOCTYPE], PREFIX)
+    space = DavSpace(ctx.drive, lambda: ctx.collections[DOCTYPE], PREFIX, clock=ctx.clock)
     routes = web.RouteTableDef()
 
     @routes.route("*", "")  # /dav without its slash, as some clients ask

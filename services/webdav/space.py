@@ -31,10 +31,10 @@ class DavSpace:
     """Everything the handlers share: built once per app, nothing done at construction."""
 
     def __init__(self, drive: Callable[[], FileTree], props: Callable[[], Collection],
-                 prefix: str) -> None:
+                 prefix: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._drive = drive
         self.prefix = prefix
-        self.locks = LockTable()
+        self.locks = LockTable(clock)  # locks expire by this clock (the service's own)
         self.props = DeadProperties(props)
         # The DAV:response of each resource, kept by (question asked, whole FileEntry):
         # sync clients list the same folders again and again, and writing the XML

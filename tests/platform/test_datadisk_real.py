@@ -21,7 +21,7 @@ from appliance.platform.systemd import NullNotifier
 from appliance.settings import Settings
 from tests.conftest import PASSPHRASE, onboard, page_csrf
 from tests.platform.conftest import Helper
-from tests.platform.loopdisks import LoopDisks, mountpoints_of, sh
+from tests.platform.loopdisks import LoopDisk, LoopDisks, mountpoints_of, sh
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -117,6 +117,26 @@ async def test_adopt_restart_pull_out_and_back(loop_disks: LoopDisks, helper: He
         await again.close()
 
 
+async def adopt_new_disk(box: TestClient, loop_disks: LoopDisks, helper: Helper, *,
+                         size: str = "64M", fstype: str = "ext4", label: str = "FAMILY"
+                         ) -> tuple[LoopDisk, str, str]:
+    """Make a disk, adopt it through the storage page, wait for the move; return the
+    disk, the page's CSRF token and the filesystem UUID."""
+    disk = loop_disks.create(size)
+    [part] = disk.partition("")
+    fs_uuid = disk.make_fs(part, fstype, label)
+    await until(lambda: any(d.uuid == fs_uuid for d in UdevDisks(include_loop=True).list()),
+                "udev to list the disk")
+    csrf = await page_csrf(box, "/settings/storage")
+    await box.post("/settings/storage/adopt", data={"_csrf": csrf, "device": part})
+    datadisk, core = box.app[keys.DATADISK], box.app[keys.CORE]
+    await until(lambda: datadisk.progress and datadisk.progress.phase in ("done", "failed"),
+                "the move")
+    assert datadisk.progress.phase == "done", datadisk.progress
+    assert core.data_dir == helper.media / fs_uuid / "hearth"
+    return disk, csrf, fs_uuid
+
+
 async def onboard_login(client: TestClient) -> None:
     csrf = await page_csrf(client, "/login")
     resp = await client.post("/login", data={"_csrf": csrf, "passphrase": PASSPHRASE})
@@ -159,18 +179,7 @@ async def test_exfat_and_ntfs_disks_hold_the_data_too(
         loop_disks: LoopDisks, helper: Helper, box: TestClient, settings: Settings,
         fstype: str) -> None:
     await onboard(box)
-    disk = loop_disks.create("64M")
-    [part] = disk.partition("")
-    fs_uuid = disk.make_fs(part, fstype, "FAMILY")
-    await until(lambda: any(d.uuid == fs_uuid for d in UdevDisks(include_loop=True).list()),
-                "udev to list the disk")
-    csrf = await page_csrf(box, "/settings/storage")
-    await box.post("/settings/storage/adopt", data={"_csrf": csrf, "device": part})
-    datadisk, core = box.app[keys.DATADISK], box.app[keys.CORE]
-    await until(lambda: datadisk.progress and datadisk.progress.phase in ("done", "failed"),
-                "the move")
-    assert datadisk.progress.phase == "done", datadisk.progress
-    assert core.data_dir == helper.media / fs_uuid / "hearth"
+    _, csrf, _ = await adopt_new_disk(box, loop_disks, helper, fstype=fstype)
     made = await box.post("/data/io.hearth.test.notes/", json={"text": fstype},
                           headers={"X-CSRF-Token": csrf})
     assert made.status == 201

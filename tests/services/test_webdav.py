@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -62,18 +63,20 @@ def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": aiohttp.encode_basic_auth(user, password)}
 
 
-async def open_box(settings: Settings, name: str = "laptop") -> Box:
+async def open_box(settings: Settings, name: str = "laptop", *,
+                   clock: Callable[[], float] = time.time) -> Box:
     """Start the box with WebDAV and add a device; the caller closes box.client and box.http."""
-    client = await start_client(settings, [SERVICE])
+    client = await start_client(settings, [SERVICE], clock=clock)
     password, device = await client.app[keys.CORE].devices.add(name)
     http = aiohttp.ClientSession(headers=basic(device.name, password))
     return Box(client, device.name, password, http)
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[Box]:
-    """A box for the time of a with block."""
-    box = await open_box(settings)
+async def running(settings: Settings, *,
+                  clock: Callable[[], float] = time.time) -> AsyncIterator[Box]:
+    """A box for the time of a with block (reading `clock`, which a test may move)."""
+    box = await open_box(settings, clock=clock)
     try:
         yield box
     finally:

@@ -1,7 +1,6 @@
 """WebDAV locks and the If header over HTTP: who may write while a resource is locked."""
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator
 
@@ -20,9 +19,15 @@ D = "{DAV:}"
 
 
 @pytest.fixture
-async def box(settings: Settings) -> AsyncIterator[Box]:
-    """A box serving WebDAV and a device allowed in."""
-    async with running(settings) as opened:
+def now() -> list[float]:
+    """The box's clock: it stands still until a test moves it."""
+    return [1_700_000_000.0]
+
+
+@pytest.fixture
+async def box(settings: Settings, now: list[float]) -> AsyncIterator[Box]:
+    """A box serving WebDAV and a device allowed in, reading the clock `now`."""
+    async with running(settings, clock=lambda: now[0]) as opened:
         yield opened
 
 
@@ -75,7 +80,7 @@ async def test_exclusive_lock_keeps_others_out_until_unlocked(box: Box,
     assert stale.status == 412
 
 
-async def test_shared_locks_refresh_and_expiry(box: Box) -> None:
+async def test_shared_locks_refresh_and_expiry(box: Box, now: list[float]) -> None:
     await box.request("PUT", "shared.txt", body="x")
     first = await take(box, "shared.txt", scope="shared")
     second = await take(box, "shared.txt", scope="shared")
@@ -87,8 +92,10 @@ async def test_shared_locks_refresh_and_expiry(box: Box) -> None:
     assert (await box.request("LOCK", "shared.txt")).status == 400  # neither body nor If
     for token in (first, second):
         await box.request("UNLOCK", "shared.txt", Lock_Token=f"<{token}>")
-    await take(box, "shared.txt", timeout="Second-1")
-    await asyncio.sleep(1.2)
+    await take(box, "shared.txt", timeout="Second-10")
+    now[0] += 9.9
+    assert (await box.request("PUT", "shared.txt", body="still locked")).status == 423
+    now[0] += 0.1  # ten seconds on: the lock has expired
     assert (await box.request("PUT", "shared.txt", body="free again")).status == 204
 
 
