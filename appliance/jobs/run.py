@@ -162,7 +162,9 @@ class Run:
         elif kind == "hello":
             if message.get("niced") is False:
                 out.add_log("debug", "runs at normal priority: this system refuses lower ones")
-            out.add_log("debug", f"network: {protocol.clip(str(message.get('network')), 200)}")
+            if "network" in message:  # the box's own ports it was refused, or why not
+                logger.debug("run of %s, network: %s", self.manifest.slug,
+                             protocol.clip(str(message["network"]), 200))
         elif kind == "session":
             self.session = message["sealed"]
         elif kind == "question":

@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGXCPU, on_cpu_limit)
     niced = apply_limits(args.memory_mb, args.cpu_seconds, args.max_files, args.processes)
-    network = refuse_ports(args.refuse_port) if args.refuse_port else "no port refused"
+    network = {"network": refuse_ports(args.refuse_port)} if args.refuse_port else {}
     _RESERVE.append(bytearray(1 << 20))
-    channel.send({"type": "hello", "niced": niced, "pid": os.getpid(), "network": network})
+    channel.send({"type": "hello", "niced": niced, "pid": os.getpid(), **network})
     try:
         line = sys.stdin.buffer.readline()
         start = json.loads(line)
