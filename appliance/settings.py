@@ -66,6 +66,15 @@ class Settings:
     max_connector_runs: int = _setting(
         "How many connectors may run at the same time (1 suits a Raspberry Pi).", 1,
         flag="N", low=1, high=16)
+    connector_max_mb: int = _setting(
+        "Most memory (address space, MiB) a connector's process may use; a connector may "
+        "ask for less, never more.", 1024, flag="MIB", low=32, high=4096)
+    connector_max_minutes: int = _setting(
+        "Longest a connector's run may last, in minutes; a connector may ask for less.", 60,
+        flag="MIN", low=1, high=360)
+    connector_max_processes: int = _setting(
+        "Most processes and threads a connector's run may have at once.", 16, flag="N",
+        low=2, high=256)
     woob_repository: str = _setting(
         "Where woob modules are installed from: the address of a woob repository "
         "(woob's own by default).", "https://updates.woob.tech/%(version)s/main/",

@@ -12,7 +12,8 @@ from appliance.jobs.connector import NOT_FOUND
 from appliance.jobs.grants import GrantError, resolve
 from appliance.jobs.manifest import FieldError, Manifest
 from appliance.jobs.outcome import Outcome
-from appliance.jobs.run import KEEP, Ask, Run
+from appliance.jobs.run import KEEP, Ask, Run, limits_for
+from appliance.jobs.sandbox import WEB_PORTS, Confinement
 from appliance.jobs.sink import Sink
 from appliance.store import Collection
 
@@ -74,6 +75,13 @@ async def execute(core: Core, order: Order, outcome: Outcome | None = None
     start = {"account": order.account_id, "key": order.key.hex(), "fields": dict(order.fields),
              "sealed": dict(order.sealed), "session": order.session,
              "system": str(core.settings.system)}  # where box-wide tools (woob modules) live
-    run = Run(manifest, start, sink, grants=grants, ask=order.ask, outcome=out)
+    settings = core.settings
+    confinement = Confinement(
+        hidden=(settings.data, settings.system),
+        shared=(settings.system / "woob",),  # the woob modules `woob-install` put there
+        refused_ports=tuple(p for p in (settings.port, settings.https_port)
+                            if p and p not in WEB_PORTS))
+    run = Run(manifest, start, sink, grants=grants, ask=order.ask, outcome=out,
+              limits=limits_for(manifest, settings), confinement=confinement)
     await run.execute()
     return out, run.session

@@ -20,8 +20,9 @@ from appliance.jobs.grants import Grant, GrantError, opened
 from appliance.jobs.manifest import Manifest
 from appliance.jobs.outcome import Outcome
 from appliance.jobs.protocol import ProtocolError
-from appliance.jobs.sandbox import Limits
+from appliance.jobs.sandbox import Confinement, Limits
 from appliance.jobs.sink import Sink
+from appliance.settings import Settings
 from appliance.store import StoreError
 
 logger = logging.getLogger(__name__)
@@ -36,10 +37,16 @@ class Flood(Exception):
     """A run sent more than it may; the message says how much."""
 
 
-def limits_for(manifest: Manifest) -> Limits:
-    """Return the limits a connector's manifest gives its runs."""
-    return Limits(timeout=manifest.timeout, memory_mb=manifest.memory_mb,
-                  cpu_seconds=manifest.cpu_limit)
+def limits_for(manifest: Manifest, settings: Settings | None = None) -> Limits:
+    """Return the limits of a connector's runs: what its manifest asks, within the platform's.
+
+    A manifest may ask for less than the settings' maxima, never for more.
+    """
+    maxima = settings or Settings()
+    timeout = min(manifest.timeout, maxima.connector_max_minutes * 60.0)
+    return Limits(timeout=timeout, memory_mb=min(manifest.memory_mb, maxima.connector_max_mb),
+                  cpu_seconds=min(manifest.cpu_limit, int(timeout) + 1),
+                  processes=maxima.connector_max_processes)
 
 
 class Run:
@@ -47,11 +54,13 @@ class Run:
 
     def __init__(self, manifest: Manifest, start: dict[str, Any], sink: Sink, *,
                  grants: list[Grant] | None = None, ask: Ask | None = None,
-                 limits: Limits | None = None, outcome: Outcome | None = None) -> None:
+                 limits: Limits | None = None, outcome: Outcome | None = None,
+                 confinement: Confinement = Confinement()) -> None:
         self.manifest, self._start, self._sink = manifest, start, sink
         self._grants = grants or []
         self._ask = ask
         self.limits = limits or limits_for(manifest)
+        self._confinement = confinement
         self.outcome = outcome or Outcome()
         self._stderr = bytearray()
         self._received = 0
@@ -67,7 +76,7 @@ class Run:
         try:
             with opened(self._grants) as (fds, listing):
                 proc = await sandbox.spawn(self.manifest.slug, self.limits, workdir=workdir,
-                                           pass_fds=fds)
+                                           pass_fds=fds, confinement=self._confinement)
             errors = asyncio.create_task(self._drain_stderr(proc))
             try:
                 async with asyncio.timeout(self.limits.timeout):
@@ -150,8 +159,12 @@ class Run:
             if self._logs > self.limits.max_logs:
                 raise Flood(f"sent more than {self.limits.max_logs} log lines")
             out.add_log(message.get("level", "info"), message["message"])
-        elif kind == "hello" and message.get("niced") is False:
-            out.add_log("debug", "runs at normal priority: this system refuses lower ones")
+        elif kind == "hello":
+            if message.get("niced") is False:
+                out.add_log("debug", "runs at normal priority: this system refuses lower ones")
+            if "network" in message:  # the box's own ports it was refused, or why not
+                logger.debug("run of %s, network: %s", self.manifest.slug,
+                             protocol.clip(str(message["network"]), 200))
         elif kind == "session":
             self.session = message["sealed"]
         elif kind == "question":

@@ -18,6 +18,7 @@ from typing import Any
 
 from appliance.jobs.connector import UNKNOWN_ERROR, ConnectorError
 from appliance.jobs.context import Channel, RunContext
+from appliance.jobs.landlock import refuse_ports
 from appliance.jobs.outcome import CPU_LIMIT, MEMORY_LIMIT
 from appliance.jobs.protocol import clip
 from appliance.jobs.sandbox import apply_limits
@@ -32,6 +33,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--memory-mb", type=int, required=True)
     parser.add_argument("--cpu-seconds", type=int, required=True)
     parser.add_argument("--max-files", type=int, default=256)
+    parser.add_argument("--processes", type=int, default=None)
+    parser.add_argument("--refuse-port", type=int, action="append", default=[])
     return parser.parse_args(argv)
 
 
@@ -75,9 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         os._exit(3)
 
     signal.signal(signal.SIGXCPU, on_cpu_limit)
-    niced = apply_limits(args.memory_mb, args.cpu_seconds, args.max_files)
+    niced = apply_limits(args.memory_mb, args.cpu_seconds, args.max_files, args.processes)
+    network = {"network": refuse_ports(args.refuse_port)} if args.refuse_port else {}
     _RESERVE.append(bytearray(1 << 20))
-    channel.send({"type": "hello", "niced": niced, "pid": os.getpid()})
+    channel.send({"type": "hello", "niced": niced, "pid": os.getpid(), **network})
     try:
         line = sys.stdin.buffer.readline()
         start = json.loads(line)
