@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
+from appliance import owner as owner_module
 from tests.cli.shell import HEARTH
 from tests.test_serving import free_port
 
@@ -112,3 +113,16 @@ def new_context(chromium: Browser, box: Box) -> Iterator[NewContext]:
     yield open_context
     for context in opened:
         context.close()
+
+
+@pytest.fixture
+def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every passphrase the box hashes to compare with the owner's."""
+    seen: list[str] = []
+    real: Callable[[str, str], bool] = owner_module.verify_passphrase
+
+    def counting(passphrase: str, stored: str) -> bool:
+        seen.append(passphrase)
+        return real(passphrase, stored)
+    monkeypatch.setattr(owner_module, "verify_passphrase", counting)
+    return seen

@@ -1,31 +1,16 @@
 """DNS rebinding: a page whose name resolves to the box is refused before anything is checked."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from appliance import owner as owner_module
 from appliance.settings import Settings
 from appliance.web.hosts import host_name
 from tests.conftest import PASSPHRASE, csrf_of, onboard, start_client
 
 EVIL = {"Host": "evil.example"}
-
-
-@pytest.fixture
-def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every passphrase the box checks against the owner's."""
-    seen: list[str] = []
-    real: Callable[[str, str], bool] = owner_module.verify_passphrase
-
-    def counting(passphrase: str, stored: str) -> bool:
-        seen.append(passphrase)
-        return real(passphrase, stored)
-    monkeypatch.setattr(owner_module, "verify_passphrase", counting)
-    return seen
 
 
 @pytest.mark.parametrize(("header", "name"), [

@@ -3,28 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from appliance import owner as owner_module
 from appliance.auth.known_browsers import KNOWN_BROWSER_COOKIE
 from tests.conftest import PASSPHRASE, page_csrf
-
-
-@pytest.fixture
-def checked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every passphrase the box hashes to compare with the owner's."""
-    seen: list[str] = []
-    real: Callable[[str, str], bool] = owner_module.verify_passphrase
-
-    def counting(passphrase: str, stored: str) -> bool:
-        seen.append(passphrase)
-        return real(passphrase, stored)
-    monkeypatch.setattr(owner_module, "verify_passphrase", counting)
-    return seen
 
 
 @contextlib.asynccontextmanager
